@@ -1,0 +1,12 @@
+"""adaptive-sampling: failure-driven start-point sampling for motion-tracking RL, in pure PyTorch.
+
+>>> sampler = AdaptiveSampler(AdaptiveSamplerCfg(), num_frames=[500, 320], fps=[50.0, 30.0])
+>>> motion_ids, start_frames = sampler.sample(4096)
+"""
+
+from .config import AdaptiveSamplerCfg
+from .layout import MotionLayout
+from .sampler import STATE_VERSION, AdaptiveSampler, LoadReport
+
+__all__ = ["STATE_VERSION", "AdaptiveSampler", "AdaptiveSamplerCfg", "LoadReport", "MotionLayout"]
+__version__ = "0.1.0"
