@@ -107,7 +107,7 @@ class AdaptiveSampler:
             self._taps = kernels.exponential_taps(cfg.kernel_size, cfg.kernel_decay)
             self._pad_position, self._pad_source = kernels.lookahead_padding_index(lay.bins_per_motion, cfg.kernel_size)
             # merged statistics, lazily decayed relative to step self._t0
-            self._failures = torch.zeros(num_bins, dtype=torch.float32, device=dev)
+            self._failures = torch.zeros(num_bins, dtype=torch.float64, device=dev)
             self._visit_diff = torch.zeros(num_bins + 1, dtype=torch.float64, device=dev)
             self._totals = torch.zeros(2, dtype=torch.float64, device=dev)  # [segments, failures]
             # what was recorded since the last merge, in one flat buffer so sync() is one all_reduce
@@ -515,9 +515,9 @@ class AdaptiveSampler:
         cfg = self.cfg
         failures, visits = self._materialised_stats()
         if cfg.statistic == "rate":
-            score = kernels.failure_rate(failures, visits.float(), cfg.rate_prior, cfg.rate_prior_visits)
+            score = kernels.failure_rate(failures, visits, cfg.rate_prior, cfg.rate_prior_visits).float()
         else:
-            score = failures * cfg.ema_alpha if cfg.ema_alpha > 0 else failures.clone()
+            score = (failures * cfg.ema_alpha if cfg.ema_alpha > 0 else failures).float()
         if cfg.additive_uniform_ratio > 0:
             score = score + self._additive
         smoothed = kernels.lookahead_smooth(score, self._taps, self._pad_position, self._pad_source)
