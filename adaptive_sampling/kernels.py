@@ -6,6 +6,7 @@ Symbols: B flat bins over all motions, M motions, K kernel taps, E recorded segm
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -25,60 +26,94 @@ def failure_rate(failures: torch.Tensor, visits: torch.Tensor, prior_rate: float
     return (failures + prior_rate * prior_visits) / (visits + prior_visits)
 
 
-def lookahead_padding_index(bins_per_motion: torch.Tensor, kernel_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Index maps for the per-clip replicate-padded layout used by :func:`lookahead_smooth`.
+@dataclass(frozen=True)
+class PaddedSlots:
+    """The flat bin table with ``pad`` spare slots after each clip, where statistics and probabilities live.
 
-    Each motion's bins are followed by ``K - 1`` spare slots that repeat its last bin, so a kernel never reads
-    across a clip boundary.
-
-    Returns:
-        ``(position, source)``: ``position[b]`` is flat bin ``b``'s slot in the padded buffer, shape (B,);
-        ``source[s]`` is the flat bin whose value padded slot ``s`` holds, shape (B + M * (K - 1),).
+    Clip ``m`` owns slots ``[slot_offsets[m], slot_offsets[m] + B_m + pad)``: its ``B_m`` bins, then ``pad`` spare
+    slots. A look-ahead kernel then reads past a clip's end into its own spare slots (filled with its last value)
+    and never into the next clip, and a visit difference array closes each clip in its first spare slot. Spare
+    slots have zero probability, so inverse-CDF sampling never lands on one.
     """
-    device = bins_per_motion.device
-    num_motions = bins_per_motion.numel()
-    pad = kernel_size - 1
-    padded_len = bins_per_motion + pad
-    padded_offsets = torch.zeros(num_motions + 1, dtype=torch.int64, device=device)
-    padded_offsets[1:] = torch.cumsum(padded_len, 0)
-    bin_offsets = torch.zeros(num_motions + 1, dtype=torch.int64, device=device)
-    bin_offsets[1:] = torch.cumsum(bins_per_motion, 0)
-    slot_motion = torch.repeat_interleave(torch.arange(num_motions, device=device), padded_len)
-    slot_index = torch.arange(int(padded_offsets[-1]), device=device) - padded_offsets[slot_motion]
-    source = bin_offsets[slot_motion] + torch.minimum(slot_index, bins_per_motion[slot_motion] - 1)
-    bin_motion = torch.repeat_interleave(torch.arange(num_motions, device=device), bins_per_motion)
-    position = torch.arange(int(bin_offsets[-1]), device=device) + pad * bin_motion
-    return position, source
+
+    pad: int
+    num_slots: int
+    slot_offsets: torch.Tensor
+    """First slot of each clip, and the total. Shape: (M + 1,)."""
+    slot_of_bin: torch.Tensor
+    """Slot of each flat bin. Shape: (B,)."""
+    slot_motion: torch.Tensor
+    """Motion of each slot. Shape: (S,)."""
+    slot_bin: torch.Tensor
+    """Flat bin of each slot, -1 for spare slots. Shape: (S,)."""
+    pad_slots: torch.Tensor
+    """The spare slots. Shape: (M * pad,)."""
+    pad_source: torch.Tensor
+    """The last bin's slot of each spare slot's clip. Shape: (M * pad,)."""
+    diff_slots: torch.Tensor
+    """Per clip, its bins' slots then its first spare slot: a clip-separable difference array. Shape: (B + M,)."""
+
+    @classmethod
+    def build(cls, bins_per_motion: torch.Tensor, pad: int) -> PaddedSlots:
+        """Index maps for clips of ``bins_per_motion`` bins with ``pad >= 1`` spare slots each."""
+        device = bins_per_motion.device
+        num_motions = bins_per_motion.numel()
+        motions = torch.arange(num_motions, device=device)
+        slots_per_motion = bins_per_motion + pad
+        slot_offsets = torch.zeros(num_motions + 1, dtype=torch.int64, device=device)
+        slot_offsets[1:] = torch.cumsum(slots_per_motion, 0)
+        num_slots = int(slot_offsets[-1])
+        bin_motion = torch.repeat_interleave(motions, bins_per_motion)
+        num_bins = bin_motion.numel()
+        slot_of_bin = torch.arange(num_bins, device=device) + pad * bin_motion
+        slot_motion = torch.repeat_interleave(motions, slots_per_motion)
+        slot_bin = torch.full((num_slots,), -1, dtype=torch.int64, device=device)
+        slot_bin[slot_of_bin] = torch.arange(num_bins, device=device)
+        pad_motion = torch.repeat_interleave(motions, pad)
+        pad_slots = (
+            slot_offsets[pad_motion]
+            + bins_per_motion[pad_motion]
+            + torch.arange(pad, device=device).repeat(num_motions)
+        )
+        pad_source = slot_offsets[pad_motion] + bins_per_motion[pad_motion] - 1
+        diff_motion = torch.repeat_interleave(motions, bins_per_motion + 1)
+        diff_offsets = torch.zeros(num_motions + 1, dtype=torch.int64, device=device)
+        diff_offsets[1:] = torch.cumsum(bins_per_motion + 1, 0)
+        diff_slots = (
+            slot_offsets[diff_motion] + torch.arange(num_bins + num_motions, device=device) - diff_offsets[diff_motion]
+        )
+        return cls(pad, num_slots, slot_offsets, slot_of_bin, slot_motion, slot_bin, pad_slots, pad_source, diff_slots)
 
 
-def lookahead_smooth(
-    values: torch.Tensor, taps: Sequence[float], position: torch.Tensor, source: torch.Tensor
-) -> torch.Tensor:
+def lookahead_smooth(values: torch.Tensor, taps: Sequence[float], slots: PaddedSlots) -> torch.Tensor:
     """Look-ahead ("non-causal") kernel inside each clip: ``out[b] = sum_u taps[u] * values[min(b + u, last_b)]``.
 
     A high value at bin ``b + u`` raises the bins *before* it, where a policy can still recover. Beyond the clip's
-    last bin the last value repeats (replicate padding), so clips never bleed into each other. Equivalent to
-    BeyondMimic's ``conv1d(pad(x, (0, K - 1), "replicate"), taps)`` per clip, done for all clips at once with K
-    shifted slices of one padded buffer.
+    last bin the last value repeats (replicate padding), so clips never bleed into each other: BeyondMimic's
+    ``conv1d(pad(x, (0, K - 1), "replicate"), taps)`` per clip, for all clips at once as K shifted slices.
 
     Args:
-        values: Per-bin values. Shape: (B,).
-        taps: Kernel taps, from :func:`exponential_taps`.
-        position: Slot of each bin in the padded buffer, from :func:`lookahead_padding_index`.
-        source: Bin whose value each padded slot holds, from :func:`lookahead_padding_index`.
+        values: Per-slot values; spare slots are overwritten. Shape: (S,).
+        taps: Kernel taps, from :func:`exponential_taps`; ``len(taps) - 1 <= slots.pad``.
+        slots: The padded layout of ``values``.
 
     Returns:
-        Shape: (B,).
+        Smoothed values, zero on spare slots. Shape: (S,).
     """
     kernel_size = len(taps)
     if kernel_size == 1:
-        return values * taps[0]
-    padded = values[source]
-    length = padded.numel() - kernel_size + 1
-    out = padded[:length] * taps[0]
-    for u in range(1, kernel_size):
-        out.add_(padded[u : u + length], alpha=taps[u])
-    return out[position]
+        out = values * taps[0]
+    else:
+        values[slots.pad_slots] = values[slots.pad_source]
+        length = values.numel() - kernel_size + 1
+        out = torch.empty_like(values)
+        head = out[:length]
+        torch.mul(values[:length], taps[0], out=head)
+        for u in range(1, kernel_size):
+            head.add_(values[u : u + length], alpha=taps[u])
+        out[length:] = 0.0  # the last clip's spare slots
+    out[slots.pad_slots] = 0.0
+    return out
 
 
 def cap_motion_share(probs: torch.Tensor, bin_motion: torch.Tensor, num_motions: int, max_share: float) -> torch.Tensor:
@@ -108,11 +143,6 @@ def cap_motion_share(probs: torch.Tensor, bin_motion: torch.Tensor, num_motions:
     factor = torch.empty_like(factor_sorted).scatter_(0, order, factor_sorted)
     out = probs * factor[bin_motion]
     return out / out.sum().clamp_min(torch.finfo(probs.dtype).tiny)
-
-
-def cdf_of(probs: torch.Tensor) -> torch.Tensor:
-    """Inclusive float64 cumulative sum; exact enough to sample a 1e-9 tail of a million-bin table. Shape: (B,)."""
-    return torch.cumsum(probs.to(torch.float64), 0)
 
 
 def draw_bins(cdf: torch.Tensor, low: torch.Tensor, high: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:

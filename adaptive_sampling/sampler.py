@@ -16,11 +16,11 @@ from .layout import MotionLayout
 STATE_VERSION = 1
 """Version of :meth:`AdaptiveSampler.state_dict`; loading a newer one fails."""
 
-# Fold the lazily decayed accumulators before their weights (1 - alpha)^-n pass this bound (float32-safe).
+# Renormalise the lazily decayed accumulators before their weights (1 - alpha)^-n pass this bound.
 _MAX_LAZY_WEIGHT = 2.0**20
 
-_STAT_KEYS = ("failures", "visit_diff", "pending_failures", "pending_visit_diff")
-_DIFF_KEYS = ("visit_diff", "pending_visit_diff")
+_STAT_KEYS = ("failures", "visits", "pending_failures", "pending_visit_diff")
+_DIFF_KEYS = ("pending_visit_diff",)
 
 
 @dataclass
@@ -87,7 +87,7 @@ class AdaptiveSampler:
             bin_layout=cfg.bin_layout,
             device=self.device,
         )
-        num_motions, num_bins = self.layout.num_motions, self.layout.num_bins
+        num_motions = self.layout.num_motions
         if cfg.max_motion_share * num_motions < 1.0 - 1e-9:
             raise ValueError(
                 f"AdaptiveSamplerCfg.max_motion_share must be >= 1 / num_motions = {1.0 / num_motions:.6g} "
@@ -95,29 +95,36 @@ class AdaptiveSampler:
             )
         weights = self._motion_prior_weights(motion_weights)
 
-        # Buffers are created outside inference mode so that in-place updates work in and out of it.
+        # Buffers are created outside inference mode so that in-place updates work in and out of it. Per-bin
+        # state lives in "slots": the flat bin table with spare slots after each clip (see kernels.PaddedSlots).
         with torch.inference_mode(False):
             dev = self.device
             lay = self.layout
+            slots = kernels.PaddedSlots.build(lay.bins_per_motion, pad=max(cfg.kernel_size - 1, 1))
+            self._slots = slots
+            num_slots = slots.num_slots
             per_bin_share = lay.bin_num_frames.double() / lay.num_frames[lay.bin_motion].double()
-            self._prior = (weights[lay.bin_motion] * per_bin_share).float()
-            """p_prior over flat bins, sums to 1. Shape: (B,)."""
+            self._prior = self._to_slots((weights[lay.bin_motion] * per_bin_share).float())
+            """p_prior over slots (0 on spare slots), sums to 1. Shape: (S,)."""
             self._motion_prior_cdf = torch.cumsum(weights, 0)
-            self._additive = (cfg.additive_uniform_ratio / lay.bins_per_motion.double())[lay.bin_motion].float()
+            additive = (cfg.additive_uniform_ratio / lay.bins_per_motion.double())[lay.bin_motion].float()
+            self._additive = self._to_slots(additive)
             self._taps = kernels.exponential_taps(cfg.kernel_size, cfg.kernel_decay)
-            self._pad_position, self._pad_source = kernels.lookahead_padding_index(lay.bins_per_motion, cfg.kernel_size)
-            # merged statistics, lazily decayed relative to step self._t0
-            self._failures = torch.zeros(num_bins, dtype=torch.float64, device=dev)
-            self._visit_diff = torch.zeros(num_bins + 1, dtype=torch.float64, device=dev)
+            self._slot_start_frame = self._to_slots(lay.bin_start_frame)
+            self._slot_num_frames = self._to_slots(lay.bin_num_frames, fill=1)
+            self._last_real_slot = num_slots - slots.pad - 1
+            # merged statistics; an event of step j weighs (1 - alpha)^-(j - t0) (lazy decay)
+            self._failures = torch.zeros(num_slots, dtype=torch.float64, device=dev)
+            self._visits = torch.zeros(num_slots, dtype=torch.float64, device=dev)
             self._totals = torch.zeros(2, dtype=torch.float64, device=dev)  # [segments, failures]
             # what was recorded since the last merge, in one flat buffer so sync() is one all_reduce
-            self._pending = torch.zeros(2 * num_bins + 3, dtype=torch.float64, device=dev)
-            self._pending_failures = self._pending[:num_bins]
-            self._pending_visit_diff = self._pending[num_bins : 2 * num_bins + 1]
-            self._pending_totals = self._pending[2 * num_bins + 1 :]
-            self._visited = torch.zeros(num_bins, dtype=torch.bool, device=dev)
-            self._probs = torch.zeros(num_bins, dtype=torch.float32, device=dev)
-            self._cdf = torch.zeros(num_bins, dtype=torch.float64, device=dev)
+            self._pending = torch.zeros(2 * num_slots + 2, dtype=torch.float64, device=dev)
+            self._pending_failures = self._pending[:num_slots]
+            self._pending_visit_diff = self._pending[num_slots : 2 * num_slots]
+            self._pending_totals = self._pending[2 * num_slots :]
+            self._visited = torch.zeros(num_slots, dtype=torch.bool, device=dev)
+            self._probs = torch.zeros(num_slots, dtype=torch.float32, device=dev)
+            self._cdf = torch.zeros(num_slots, dtype=torch.float64, device=dev)
             self._generator = torch.Generator(device=dev)
         seed = cfg.seed if cfg.seed is not None else int(torch.randint(0, 2**62, (1,)))
         self._generator.manual_seed(seed)
@@ -141,13 +148,13 @@ class AdaptiveSampler:
 
     @property
     def probabilities(self) -> torch.Tensor:
-        """The current distribution over flat bins (a view; do not modify). Shape: (B,)."""
-        return self._probs
+        """The current distribution over flat bins (a copy). Shape: (B,)."""
+        return self._probs[self._slots.slot_of_bin]
 
     @property
     def prior(self) -> torch.Tensor:
-        """p_prior over flat bins. Shape: (B,)."""
-        return self._prior
+        """p_prior over flat bins (a copy). Shape: (B,)."""
+        return self._prior[self._slots.slot_of_bin]
 
     @property
     def clock(self) -> int:
@@ -215,16 +222,17 @@ class AdaptiveSampler:
 
         lay = self.layout
         motion_ids = motion_ids.long()
-        start_bins = lay.bins_of(motion_ids, start_frames.long())
-        end_bins = lay.bins_of(motion_ids, end_frames.long())
+        shift = self._slots.pad * motion_ids
+        start_slots = lay.bins_of(motion_ids, start_frames.long()) + shift
+        end_slots = lay.bins_of(motion_ids, end_frames.long()) + shift
         weight = self._lazy_weight(self._clock + 1)
         fail = failed.to(torch.float64) * weight
-        fail_bins = end_bins if self.cfg.attribution == "failure" else start_bins
-        self._pending_failures.index_add_(0, fail_bins, fail)
-        # visits: +w on the first bin of the segment, -w after its last (a difference array)
-        last = end_bins if self.cfg.attribution == "failure" else start_bins
+        last = end_slots if self.cfg.attribution == "failure" else start_slots
+        self._pending_failures.index_add_(0, last, fail)
+        # visits: +w on the first bin of the segment, -w after its last (a difference array; the slot after a
+        # clip's last bin is its own spare slot, so clips stay separate)
         ones = torch.full((num,), weight, dtype=torch.float64, device=self.device)
-        self._pending_visit_diff.index_add_(0, torch.cat((start_bins, last + 1)), torch.cat((ones, -ones)))
+        self._pending_visit_diff.index_add_(0, torch.cat((start_slots, last + 1)), torch.cat((ones, -ones)))
         self._pending_totals[0].add_(num * weight)
         self._pending_totals[1].add_(fail.sum())
 
@@ -266,16 +274,16 @@ class AdaptiveSampler:
 
         cdf = self._cdf
         if motion_ids is None:
-            bins = kernels.draw_bins(cdf, torch.zeros_like(u), cdf[-1:], u).clamp_max_(lay.num_bins - 1)
+            slots = kernels.draw_bins(cdf, torch.zeros_like(u), cdf[-1:], u).clamp_max_(self._last_real_slot)
         else:
-            first = lay.bin_offsets[motion_ids]
-            last = lay.bin_offsets[motion_ids + 1] - 1
+            first = self._slots.slot_offsets[motion_ids]
+            last = first + lay.bins_per_motion[motion_ids] - 1
             low = torch.where(first > 0, cdf[(first - 1).clamp_min(0)], torch.zeros_like(u))
-            bins = kernels.draw_bins(cdf, low, cdf[last], u)
-            bins = torch.minimum(torch.maximum(bins, first), last)
-        width = lay.bin_num_frames[bins]
+            slots = kernels.draw_bins(cdf, low, cdf[last], u)
+            slots = torch.minimum(torch.maximum(slots, first), last)
+        width = self._slot_num_frames[slots]
         offset = torch.minimum((r * width).long(), width - 1)
-        return lay.bin_motion[bins], lay.bin_start_frame[bins] + offset
+        return self._slots.slot_motion[slots], self._slot_start_frame[slots] + offset
 
     def step(self) -> None:
         """Advance one environment step; rebuild the distribution every ``cfg.rebuild_every`` steps.
@@ -289,9 +297,8 @@ class AdaptiveSampler:
         self._steps_since_rebuild += 1
         if self._steps_since_rebuild >= self.cfg.rebuild_every:
             self.rebuild()
-        elif self._lazy_weight(self._clock + 1) > _MAX_LAZY_WEIGHT:
-            self.sync()
-            self._fold()
+        if self._lazy_weight(self._clock + 1) > _MAX_LAZY_WEIGHT:
+            self._renormalise()
 
     def rebuild(self) -> None:
         """Merge what was recorded (after :meth:`sync` across ranks) and rebuild the distribution now. O(bins).
@@ -299,10 +306,8 @@ class AdaptiveSampler:
         In a multi-process run this is a collective: call it on every rank.
         """
         self.sync()
-        self._fold()
-        probs = self._compute_probabilities()
-        self._probs.copy_(probs)
-        self._cdf.copy_(kernels.cdf_of(probs))
+        self._merge()
+        self._update_distribution()
         self._steps_since_rebuild = 0
 
     def sync(self) -> None:
@@ -316,7 +321,7 @@ class AdaptiveSampler:
         if self.cfg.validate_args:
             distributed.check_same_across_ranks(self._clock, "AdaptiveSampler.clock")
         distributed.all_reduce_sum_(self._pending)
-        self._fold()
+        self._merge()
 
     def metrics(self) -> dict[str, float]:
         """Scalars for a logger (one host sync; call once per iteration, not per step).
@@ -326,7 +331,8 @@ class AdaptiveSampler:
         ``concentrated_bin_fraction`` (p > 10 / B), ``max_motion_mass``, ``coverage`` (share of bins ever visited,
         as of the last rebuild), ``mean_failure_rate`` (smoothed share of segments that failed), ``num_bins``.
         """
-        p = self._probs.double()
+        p = self.probabilities.double()
+        prior = self.prior.double()
         num_bins = self.layout.num_bins
         top_prob, top = p.max(0)
         totals = self._totals + self._pending_totals  # both relative to step t0: the ratio needs no decay
@@ -338,10 +344,10 @@ class AdaptiveSampler:
                 self.layout.bin_motion[top].double(),
                 self.layout.bin_index[top].double(),
                 top_prob * num_bins,
-                (p / self._prior.double().clamp_min(1e-300)).max(),
+                (p / prior.clamp_min(1e-300)).max(),
                 (p > 10.0 / num_bins).double().mean(),
                 self.layout.segment_sum(p).max(),
-                self._visited.double().mean(),
+                self._visited.double().sum() / num_bins,
                 totals[1] / totals[0].clamp_min(1e-300),
             )
         ).tolist()
@@ -369,16 +375,19 @@ class AdaptiveSampler:
         Keys: ``probability``, ``prior``, ``failure_rate`` (smoothed rate with prior), ``failures`` and ``visits``
         (decayed sums), and ``motion_mass`` (probability per motion, shape (M,)).
         """
-        failures, visits = self._materialised_stats()
+        real = self._slots.slot_of_bin
+        decay = self._decay()
+        failures, visits = self._failures[real] * decay, self._visits[real] * decay
         rate = kernels.failure_rate(failures, visits, self.cfg.rate_prior, self.cfg.rate_prior_visits)
+        probs = self.probabilities
         pad = self.layout.to_padded
         return {
-            "probability": pad(self._probs.clone()),
-            "prior": pad(self._prior.clone()),
+            "probability": pad(probs),
+            "prior": pad(self.prior),
             "failure_rate": pad(rate.float()),
             "failures": pad(failures.float()),
             "visits": pad(visits.float()),
-            "motion_mass": self.layout.segment_sum(self._probs.double()).float(),
+            "motion_mass": self.layout.segment_sum(probs.double()).float(),
         }
 
     # ------------------------------------------------------------------ state
@@ -388,11 +397,13 @@ class AdaptiveSampler:
 
         Holds only tensors and plain values (``torch.load(weights_only=True)`` reads it back). Keys: ``version``,
         ``config``, ``layout`` (motion_names, num_frames, fps, bins_per_motion, bin_duration_s, bin_layout),
-        ``clock``, ``t0``, ``steps_since_rebuild``, ``training``, ``failures``/``visit_diff`` and
-        ``pending_failures``/``pending_visit_diff`` (per bin, visits as a difference array of B + 1 entries, lazily
-        decayed relative to step ``t0``), ``totals`` and
+        ``clock``, ``t0``, ``steps_since_rebuild``, ``training``, ``failures``/``visits`` (merged, per bin, shape (B,)),
+        ``pending_failures`` (B,) and ``pending_visit_diff`` (recorded since the last merge; visits as one difference
+        array per clip, its B_m bins then a closing entry, shape (B + M,)), all weighted relative to step ``t0``
+        (value now = saved * (1 - alpha)^(clock - t0)), ``totals`` and
         ``pending_totals`` ([segments, failures]), ``visited``, ``probabilities``, ``generator_state``.
         """
+        real, diff = self._slots.slot_of_bin, self._slots.diff_slots
         layout = self.layout.signature()
         layout.update(bin_duration_s=self.layout.bin_duration_s, bin_layout=self.layout.bin_layout)
         return {
@@ -403,14 +414,14 @@ class AdaptiveSampler:
             "t0": self._t0,
             "steps_since_rebuild": self._steps_since_rebuild,
             "training": self.training,
-            "failures": self._failures.clone().cpu(),
-            "visit_diff": self._visit_diff.clone().cpu(),
-            "pending_failures": self._pending_failures.clone().cpu(),
-            "pending_visit_diff": self._pending_visit_diff.clone().cpu(),
+            "failures": self._failures[real].cpu(),
+            "visits": self._visits[real].cpu(),
+            "pending_failures": self._pending_failures[real].cpu(),
+            "pending_visit_diff": self._pending_visit_diff[diff].cpu(),
             "totals": self._totals.clone().cpu(),
             "pending_totals": self._pending_totals.clone().cpu(),
-            "visited": self._visited.clone().cpu(),
-            "probabilities": self._probs.clone().cpu(),
+            "visited": self._visited[real].cpu(),
+            "probabilities": self._probs[real].cpu(),
             "generator_state": self._generator.get_state(),
         }
 
@@ -452,10 +463,13 @@ class AdaptiveSampler:
         else:
             staged, report = self._remap_stats(saved, same_grid)
         new_probs = staged.pop("probabilities", None)
+        real, diff = self._slots.slot_of_bin, self._slots.diff_slots
+        for key in staged:
+            staged[key] = self._to_slots(staged[key], index=diff if key in _DIFF_KEYS else real)
 
         # commit
         self._failures.copy_(staged["failures"])
-        self._visit_diff.copy_(staged["visit_diff"])
+        self._visits.copy_(staged["visits"])
         self._pending_failures.copy_(staged["pending_failures"])
         self._pending_visit_diff.copy_(staged["pending_visit_diff"])
         self._visited.copy_(staged["visited"])
@@ -466,12 +480,10 @@ class AdaptiveSampler:
         self.training = saved["training"]
         self._generator.set_state(gen.get_state())
         if new_probs is not None:
-            self._probs.copy_(new_probs)
-            self._cdf.copy_(kernels.cdf_of(self._probs))
+            self._probs.copy_(self._to_slots(new_probs.float()))
+            torch.cumsum(self._probs, 0, dtype=torch.float64, out=self._cdf)
         else:
-            probs = self._compute_probabilities()
-            self._probs.copy_(probs)
-            self._cdf.copy_(kernels.cdf_of(probs))
+            self._update_distribution()
         return report
 
     @classmethod
@@ -495,41 +507,60 @@ class AdaptiveSampler:
         alpha = self.cfg.ema_alpha
         return 1.0 if alpha == 0.0 else (1.0 - alpha) ** -(step - self._t0)
 
-    def _fold(self) -> None:
-        """Merge pending statistics and apply the decay since the last fold. O(bins)."""
-        decay = 1.0 / self._lazy_weight(self._clock)
-        pending_visits = torch.cumsum(self._pending_visit_diff[:-1], 0)
+    def _to_slots(self, values: torch.Tensor, index: torch.Tensor | None = None, fill: float = 0) -> torch.Tensor:
+        """Scatter per-bin values (or per-clip difference entries with ``index=diff_slots``) into slot space."""
+        index = self._slots.slot_of_bin if index is None else index
+        out = torch.full((self._slots.num_slots,), fill, dtype=values.dtype, device=values.device)
+        return out.index_copy_(0, index, values)
+
+    def _merge(self) -> None:
+        """Add what was recorded since the last merge to the statistics. O(bins)."""
+        pending_visits = torch.cumsum(self._pending_visit_diff, 0)
         self._visited |= pending_visits > 0.5  # every pending visit weighs >= 1
-        self._failures.add_(self._pending_failures).mul_(decay)
-        self._visit_diff.add_(self._pending_visit_diff).mul_(decay)
-        self._totals.add_(self._pending_totals).mul_(decay)
+        self._failures.add_(self._pending_failures)
+        self._visits.add_(pending_visits)
+        self._totals.add_(self._pending_totals)
         self._pending.zero_()
+
+    def _renormalise(self) -> None:
+        """Apply the decay since step ``t0`` to the accumulators, so lazy weights restart at 1. O(bins)."""
+        self.sync()
+        self._merge()
+        decay = self._decay()
+        self._failures.mul_(decay)
+        self._visits.mul_(decay)
+        self._totals.mul_(decay)
         self._t0 = self._clock
 
-    def _materialised_stats(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decayed failure and visit sums per bin as of the last fold. Shape: (B,), (B,)."""
-        return self._failures, _visits_from_diff(self._visit_diff)
+    def _decay(self) -> float:
+        """Factor that turns the accumulators (relative to step ``t0``) into values at the current step."""
+        return 1.0 / self._lazy_weight(self._clock)
 
-    def _compute_probabilities(self) -> torch.Tensor:
-        """The distribution from the merged statistics. Shape: (B,), float32, sums to 1."""
+    def _update_distribution(self) -> None:
+        """Recompute the distribution and its CDF from the merged statistics, in place. O(bins)."""
         cfg = self.cfg
-        failures, visits = self._materialised_stats()
+        decay = self._decay()
+        failures, visits = self._failures, self._visits
         if cfg.statistic == "rate":
-            score = kernels.failure_rate(failures, visits, cfg.rate_prior, cfg.rate_prior_visits).float()
+            # (F d + r0 n0) / (N d + n0) with the decay d applied through the prior: one pass fewer
+            score = kernels.failure_rate(
+                failures.float(), visits.float(), cfg.rate_prior, cfg.rate_prior_visits / decay
+            )
         else:
-            score = (failures * cfg.ema_alpha if cfg.ema_alpha > 0 else failures).float()
+            score = (failures * (decay * cfg.ema_alpha if cfg.ema_alpha > 0 else decay)).float()
         if cfg.additive_uniform_ratio > 0:
-            score = score + self._additive
-        smoothed = kernels.lookahead_smooth(score, self._taps, self._pad_position, self._pad_source)
+            score.add_(self._additive)
+        smoothed = kernels.lookahead_smooth(score, self._taps, self._slots)
         total = smoothed.sum()
-        p_fail = torch.where(total > 0, smoothed / total.clamp_min(torch.finfo(smoothed.dtype).tiny), self._prior)
+        p_fail = smoothed.div_(total.clamp_min(torch.finfo(smoothed.dtype).tiny))
         if cfg.max_motion_share < 1.0:
             p_fail = kernels.cap_motion_share(
-                p_fail, self.layout.bin_motion, self.layout.num_motions, cfg.max_motion_share
+                p_fail, self._slots.slot_motion, self.layout.num_motions, cfg.max_motion_share
             )
-        if cfg.uniform_ratio == 0.0:
-            return p_fail
-        return torch.lerp(p_fail, self._prior, cfg.uniform_ratio)
+        # the mixture; without any failure score (all zero) p falls back to the prior, decided on the device
+        weight = torch.where(total > 0, cfg.uniform_ratio, 1.0).to(p_fail.dtype)
+        torch.lerp(p_fail, self._prior, weight, out=self._probs)
+        torch.cumsum(self._probs, 0, dtype=torch.float64, out=self._cdf)
 
     def _motion_prior_weights(self, motion_weights: Sequence[float] | torch.Tensor | None) -> torch.Tensor:
         lay = self.layout
@@ -583,21 +614,15 @@ class AdaptiveSampler:
             )
 
     def _remap_stats(self, saved: dict[str, Any], same_grid: bool) -> tuple[dict[str, torch.Tensor], LoadReport]:
-        """Statistics of motions kept by name, zeros (priors) elsewhere."""
+        """Statistics of motions kept by name (same frames, fps and bins), zeros (priors) elsewhere; bin space."""
         lay = saved["layout"]
+        here = self.layout
         report = LoadReport()
         old = {n: i for i, n in enumerate(lay["motion_names"])}
-        old_offsets = [0]
-        for b in lay["bins_per_motion"]:
-            old_offsets.append(old_offsets[-1] + b)
-        here = self.layout
-        src: list[int] = []
-        dst: list[int] = []
-        counts: list[int] = []
-        frames_here = here.num_frames.tolist()
-        fps_here = here.fps.tolist()
-        bins_here = here.bins_per_motion.tolist()
-        offsets_here = here.bin_offsets.tolist()
+        old_bins = torch.tensor(lay["bins_per_motion"], dtype=torch.int64)
+        old_offsets = torch.cat((torch.zeros(1, dtype=torch.int64), torch.cumsum(old_bins, 0)))
+        frames_here, fps_here, bins_here = here.num_frames.tolist(), here.fps.tolist(), here.bins_per_motion.tolist()
+        src, dst = [], []
         for m, name in enumerate(here.motion_names):
             j = old.get(name)
             if (
@@ -608,29 +633,36 @@ class AdaptiveSampler:
                 and lay["bins_per_motion"][j] == bins_here[m]
             ):
                 report.kept.append(name)
-                src.append(old_offsets[j])
-                dst.append(offsets_here[m])
-                counts.append(bins_here[m])
+                src.append(j)
+                dst.append(m)
             else:
                 report.added.append(name)
         kept = set(report.kept)
         report.dropped = [n for n in lay["motion_names"] if n not in kept]
-        dev = self.device
-        counts_t = torch.tensor(counts, dtype=torch.int64, device=dev)
-        within = torch.arange(int(counts_t.sum()), device=dev) - torch.repeat_interleave(
-            torch.cumsum(counts_t, 0) - counts_t, counts_t
-        )
-        src_bins = torch.repeat_interleave(torch.tensor(src, dtype=torch.int64, device=dev), counts_t) + within
-        dst_bins = torch.repeat_interleave(torch.tensor(dst, dtype=torch.int64, device=dev), counts_t) + within
+        src_m = torch.tensor(src, dtype=torch.int64)
+        dst_m = torch.tensor(dst, dtype=torch.int64)
+        counts = old_bins[src_m]
+        # bins: each kept clip's B_m entries; visit differences: its B_m + 1 entries (bins, then the closing one)
+        src_bins = _segments(old_offsets[src_m], counts)
+        dst_bins = _segments(here.bin_offsets.cpu()[dst_m], counts)
+        src_diff = _segments(old_offsets[src_m] + src_m, counts + 1)
+        dst_diff = _segments(here.bin_offsets.cpu()[dst_m] + dst_m, counts + 1)
         staged: dict[str, torch.Tensor] = {}
-        for key, dtype in (*((k, torch.float64) for k in _STAT_KEYS), ("visited", torch.bool)):
-            values = saved[key].to(dev)
-            if key in _DIFF_KEYS:  # remap visits, not their differences (which spill into the next clip)
-                values = _visits_from_diff(values)
-            out = torch.zeros(here.num_bins, dtype=dtype, device=dev)
-            out[dst_bins] = values[src_bins]
-            staged[key] = _diff_from_visits(out) if key in _DIFF_KEYS else out
+        for key in (*_STAT_KEYS, "visited"):
+            is_diff = key in _DIFF_KEYS
+            size = here.num_bins + (here.num_motions if is_diff else 0)
+            values = saved[key]
+            out = torch.zeros(size, dtype=values.dtype)
+            out[dst_diff if is_diff else dst_bins] = values[src_diff if is_diff else src_bins]
+            staged[key] = out.to(self.device)
         return staged, report
+
+
+def _segments(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Concatenated ranges ``[starts[i], starts[i] + counts[i])``. Shape: (n,), (n,) -> (sum(counts),)."""
+    total = int(counts.sum())
+    begin = torch.repeat_interleave(starts - (torch.cumsum(counts, 0) - counts), counts)
+    return begin + torch.arange(total, dtype=torch.int64)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -641,21 +673,6 @@ def _normalise_device(device: torch.device | str | None) -> torch.device:
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", torch.cuda.current_device())
     return dev
-
-
-def _visits_from_diff(diff: torch.Tensor) -> torch.Tensor:
-    """Visits per bin from a difference array (float64; tiny negative rounding clamped). Shape: (B + 1,) -> (B,)."""
-    return torch.cumsum(diff[:-1].double(), 0).clamp_min_(0.0)
-
-
-def _diff_from_visits(visits: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`_visits_from_diff`. Shape: (B,) -> (B + 1,)."""
-    v = visits.double()
-    out = torch.empty(v.numel() + 1, dtype=torch.float64, device=v.device)
-    out[0] = v[0]
-    out[1:-1] = v[1:] - v[:-1]
-    out[-1] = -v[-1]
-    return out
 
 
 def _validated_state(state: Any) -> dict[str, Any]:
@@ -712,7 +729,7 @@ def _validated_state(state: Any) -> dict[str, Any]:
         raise ValueError(f"state_dict['training'] must be a bool, got {state['training']!r}")
     num_bins = sum(lay["bins_per_motion"])
     shapes = {
-        **{k: (num_bins + 1,) if k in _DIFF_KEYS else (num_bins,) for k in _STAT_KEYS},
+        **{k: (num_bins + num_motions,) if k in _DIFF_KEYS else (num_bins,) for k in _STAT_KEYS},
         "visited": (num_bins,),
         "probabilities": (num_bins,),
         "totals": (2,),
