@@ -1,0 +1,6 @@
+"""Motion data tools for adaptive sampling: CSV -> named npz without Isaac Sim, validation, inspection, reordering.
+
+Needs ``numpy`` and ``mujoco`` (the ``motions`` extra). The command line is ``adaptive-sampling motions ...`` or
+``python -m adaptive_sampling_motions ...``; the modules (``convert``, ``validation``, ``reorder``, ``library``,
+``kinematics``) are the library API.
+"""
