@@ -338,7 +338,7 @@ class AdaptiveSampler:
         totals = self._totals + self._pending_totals  # both relative to step t0: the ratio needs no decay
         values = torch.stack(
             (
-                kernels.entropy(p) / math.log(num_bins) if num_bins > 1 else torch.ones((), dtype=p.dtype),
+                kernels.entropy(p) / math.log(num_bins) if num_bins > 1 else p.new_ones(()),
                 1.0 / (p * p).sum(),
                 top_prob,
                 self.layout.bin_motion[top].double(),
