@@ -1,0 +1,17 @@
+"""Isaac Lab adapter: multi-motion tracking with adaptive start sampling.
+
+Layers (a module's imports tell its room):
+
+- no simulator: :mod:`.motion_library` (npz clips -> one store on the device), :mod:`.compat` (Isaac Lab 2.x vs
+  3.x), :mod:`.rotations` (wxyz quaternions), :mod:`.assets` (local asset paths), :mod:`.tasks` (gym ids);
+- isaaclab: :mod:`.command` (the command term), :mod:`.mdp` (observation/reward/termination terms),
+  :mod:`.robots` (the G1), :mod:`.tracking_env_cfg` (the task and its PPO config);
+- scripts: ``train.py`` and ``play.py``.
+
+Importing this package imports neither isaaclab nor gymnasium.
+"""
+
+from .compat import IsaacLabApi
+from .motion_library import MotionClip, MotionLibrary, load_motion_file, resample_clip, resolve_motion_files
+
+__all__ = ["IsaacLabApi", "MotionClip", "MotionLibrary", "load_motion_file", "resample_clip", "resolve_motion_files"]

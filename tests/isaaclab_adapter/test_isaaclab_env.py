@@ -1,0 +1,305 @@
+"""The motion command in a real Isaac Lab 3.x ManagerBasedRLEnv with the G1 (Newton / MuJoCo-Warp, CPU, 4 envs)."""
+
+import pytest
+import torch
+
+# isaaclab_newton, not isaaclab: the Newton backend is what these tests need.
+pytest.importorskip("isaaclab_newton", reason="Isaac Lab 3.x is not installed (scripts/setup_isaaclab.sh installs it)")
+pytestmark = [pytest.mark.isaaclab, pytest.mark.slow]
+
+NUM_ENVS = 4
+
+
+def forced_termination(env):
+    """Terminates the envs a test marks in ``env.forced_termination`` (then clears the mark)."""
+    flags = getattr(env, "forced_termination", None)
+    if flags is None:
+        return torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+    env.forced_termination = None
+    return flags
+
+
+@pytest.fixture(scope="module")
+def env():
+    import gymnasium as gym
+    from adaptive_sampling_isaaclab import tasks
+    from isaaclab.managers import TerminationTermCfg
+
+    cfg = tasks.load_cfg(tasks.TASK_TRAIN)
+    cfg.scene.num_envs = NUM_ENVS
+    cfg.seed = 0
+    cfg.commands.motion.sampler.seed = 0
+    # exact reference starts and no tracking terminations: the tests decide when envs end
+    cfg.commands.motion.pose_range = {}
+    cfg.commands.motion.velocity_range = {}
+    cfg.commands.motion.joint_position_range = (0.0, 0.0)
+    cfg.events.push_robot = None
+    cfg.terminations.anchor_pos = None
+    cfg.terminations.anchor_ori = None
+    cfg.terminations.ee_body_pos = None
+    cfg.terminations.forced = TerminationTermCfg(func=forced_termination)
+    environment = gym.make(tasks.TASK_TRAIN, cfg=cfg).unwrapped
+    environment.reset()
+    yield environment
+    environment.close()
+
+
+@pytest.fixture
+def command(env):
+    term = env.command_manager.get_term("motion")
+    term.set_evaluation(False)
+    term.cfg.pose_range = {}
+    term.cfg.velocity_range = {}
+    term.cfg.joint_position_range = (0.0, 0.0)
+    return term
+
+
+@pytest.fixture
+def recorded(command, monkeypatch):
+    """Every sampler.record call of the test, passed through to the real sampler."""
+    calls = []
+    real = command.sampler.record
+
+    def spy(motion_ids, start_frames, end_frames, failed):
+        calls.append({"motion_ids": motion_ids.clone(), "start_frames": start_frames.clone(),
+                      "end_frames": end_frames.clone(), "failed": failed.clone()})
+        real(motion_ids, start_frames, end_frames, failed)
+
+    monkeypatch.setattr(command.sampler, "record", spy)
+    return calls
+
+
+def zero_action(env):
+    return torch.zeros(env.num_envs, env.action_manager.total_action_dim, device=env.device)
+
+
+def reference(command):
+    lib = command.library
+    return lib.frame_index(command.motion_ids, command.frames), lib
+
+
+def name_of(command, index):
+    """A demo motion's name by index (the tests do not depend on which clips the demo set holds)."""
+    return command.library.motion_names[index % command.library.num_motions]
+
+
+def longest(command):
+    return command.library.motion_names[int(command.library.num_frames.argmax())]
+
+
+def place(command, env_id, motion_name, frame, start_frame=None):
+    """Put one env at a chosen (motion, frame) of the command's bookkeeping."""
+    motion = command.library.motion_names.index(motion_name)
+    command.motion_ids[env_id] = motion
+    command.frames[env_id] = frame
+    command.start_frames[env_id] = frame if start_frame is None else start_frame
+
+
+def test_reset_writes_the_reference_state_exactly(env, command):
+    """After a reset the robot's root pose (xyzw in the sim), root velocity, joints and all 30 bodies equal the
+    sampled reference frame."""
+    from adaptive_sampling_isaaclab.rotations import quat_error_magnitude
+
+    env.reset()
+    frames, lib = reference(command)
+    robot = env.scene["robot"]
+    data = robot.data
+    origins = env.scene.env_origins
+    root_pose = data.root_link_pose_w.torch
+    torch.testing.assert_close(root_pose[:, :3] - origins, lib.body_pos_w[frames, 0], atol=1e-5, rtol=0)
+    # Isaac Lab 3.x stores (x, y, z, w); the npz and our library store (w, x, y, z)
+    ref_quat = lib.body_quat_w[frames, 0]
+    sim_quat = root_pose[:, 3:7]
+    sign = torch.sign((sim_quat * ref_quat[:, [1, 2, 3, 0]]).sum(-1, keepdim=True))
+    torch.testing.assert_close(sim_quat * sign, ref_quat[:, [1, 2, 3, 0]], atol=1e-5, rtol=0)
+    assert float((sim_quat - ref_quat).abs().max()) > 1e-2, "sim quaternion must not be in wxyz order"
+    velocity = data.root_com_vel_w.torch
+    torch.testing.assert_close(velocity[:, :3], lib.body_lin_vel_w[frames, 0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(velocity[:, 3:], lib.body_ang_vel_w[frames, 0], atol=1e-5, rtol=0)
+    torch.testing.assert_close(data.joint_pos.torch, lib.joint_pos[frames], atol=1e-6, rtol=0)
+    torch.testing.assert_close(data.joint_vel.torch, lib.joint_vel[frames], atol=1e-6, rtol=0)
+    body_pos = data.body_link_pos_w.torch - origins[:, None]
+    torch.testing.assert_close(body_pos, lib.body_pos_w[frames], atol=1e-4, rtol=0)
+    body_quat = command.api.read_quat(data, "body_link_quat_w")
+    assert float(quat_error_magnitude(body_quat, lib.body_quat_w[frames]).max()) < 1e-3
+    # the tracking errors start at zero
+    torch.testing.assert_close(command.body_pos_relative_w, command.robot_body_pos_w, atol=1e-4, rtol=0)
+
+
+def test_start_randomisation_ranges_are_applied(env, command):
+    """A fixed pose offset in pose_range moves the root by exactly that offset; joints stay within the range."""
+    command.cfg.pose_range = {"x": (0.1, 0.1), "z": (0.05, 0.05)}
+    command.cfg.joint_position_range = (-0.05, 0.05)
+    env.reset()
+    frames, lib = reference(command)
+    root = env.scene["robot"].data.root_link_pose_w.torch[:, :3] - env.scene.env_origins
+    torch.testing.assert_close(root - lib.body_pos_w[frames, 0], torch.tensor([[0.1, 0.0, 0.05]]).expand(
+        NUM_ENVS, 3), atol=1e-5, rtol=0)
+    offset = env.scene["robot"].data.joint_pos.torch - lib.joint_pos[frames]
+    assert float(offset.abs().max()) <= 0.05 + 1e-6
+    assert float(offset.abs().max()) > 0.0
+
+
+def test_forced_termination_is_recorded_against_its_bin_and_raises_it(env, command, recorded):
+    """A termination records failed=True for (motion, start, end frame) of that env, and after a rebuild the
+    probability of the bin it ended in goes up."""
+    env.reset()
+    recorded.clear()
+    sampler = command.sampler
+    place(command, 0, longest(command), frame=70, start_frame=55)
+    sampler.rebuild()
+    motion = command.library.motion_names.index(longest(command))
+    end_bin = int(sampler.layout.bins_of(torch.tensor([motion]), torch.tensor([70]))[0])
+    before = sampler.probabilities[end_bin].item()
+    episode_length = env.episode_length_buf.clone()
+
+    flags = torch.zeros(NUM_ENVS, dtype=torch.bool)
+    flags[0] = True
+    env.forced_termination = flags
+    _, _, terminated, time_outs, _ = env.step(zero_action(env))
+
+    assert terminated.tolist() == [True, False, False, False] and not bool(time_outs.any())
+    resets = [c for c in recorded if bool(c["failed"].any())]
+    assert len(resets) == 1
+    call = resets[0]
+    assert call["motion_ids"].tolist() == [motion]
+    assert call["start_frames"].tolist() == [55]
+    assert call["end_frames"].tolist() == [70]
+    assert call["failed"].tolist() == [True]
+    assert env.episode_length_buf[0] == 0 and bool((env.episode_length_buf[1:] == episode_length[1:] + 1).all())
+    sampler.rebuild()
+    after = sampler.probabilities[end_bin].item()
+    assert after > before
+
+
+def test_time_out_is_recorded_as_not_failed(env, command, recorded):
+    """An episode that times out records its segment with failed=False."""
+    env.reset()
+    recorded.clear()
+    place(command, 2, name_of(command, 0), frame=30, start_frame=10)
+    env.episode_length_buf[2] = env.max_episode_length - 1
+    _, _, terminated, time_outs, _ = env.step(zero_action(env))
+    assert bool(time_outs[2]) and not bool(terminated[2])
+    motion = 0
+    ended = [c for c in recorded if motion in c["motion_ids"].tolist() and 10 in c["start_frames"].tolist()]
+    assert len(ended) == 1
+    index = ended[0]["start_frames"].tolist().index(10)
+    assert ended[0]["end_frames"][index] == 30 and not bool(ended[0]["failed"][index])
+
+
+def test_clip_end_records_a_success_and_restarts_without_ending_the_episode(env, command, recorded):
+    """Reaching a clip's last frame records failed=False, draws a new start and writes it, and the episode goes on."""
+    env.reset()
+    env.step(zero_action(env))
+    recorded.clear()
+    motion = 1 % command.library.num_motions
+    last = int(command.library.num_frames[motion]) - 1
+    place(command, 1, name_of(command, motion), frame=last, start_frame=last - 20)
+    episode_length = int(env.episode_length_buf[1])
+    clock = command.sampler.clock
+
+    _, _, terminated, time_outs, _ = env.step(zero_action(env))
+
+    assert not bool(terminated[1]) and not bool(time_outs[1])
+    assert int(env.episode_length_buf[1]) == episode_length + 1, "the episode must not end at a clip end"
+    successes = [c for c in recorded if c["motion_ids"].numel() == 1 and c["start_frames"].tolist() == [last - 20]]
+    assert len(successes) == 1
+    assert successes[0]["motion_ids"].tolist() == [motion]
+    assert successes[0]["end_frames"].tolist() == [last]
+    assert successes[0]["failed"].tolist() == [False]
+    # a new start was drawn and written to the robot
+    assert int(command.frames[1]) == int(command.start_frames[1])
+    frames, lib = reference(command)
+    torch.testing.assert_close(env.scene["robot"].data.joint_pos.torch[1], lib.joint_pos[frames[1]], atol=1e-6,
+                               rtol=0)
+    assert command.sampler.clock == clock + 1, "sampler.step() runs once per env step"
+
+
+def test_motion_id_observation(env, command):
+    """The one-hot motion id has shape (num_envs, num_motions), matches each env's motion and sits in the policy
+    observation where the manager says."""
+    from adaptive_sampling_isaaclab import mdp
+
+    env.reset()
+    place(command, 3, name_of(command, -1), frame=5)
+    one_hot = mdp.motion_id_one_hot(env, "motion")
+    num_motions = command.library.num_motions
+    assert one_hot.shape == (NUM_ENVS, num_motions)
+    assert one_hot.sum(-1).tolist() == [1.0] * NUM_ENVS
+    assert one_hot.argmax(-1).tolist() == command.motion_ids.tolist()
+    assert int(one_hot[3].argmax()) == command.library.num_motions - 1
+    progress = mdp.motion_progress(env, "motion")
+    assert progress.shape == (NUM_ENVS, 1)
+    expected = 5 / (int(command.library.num_frames[command.motion_ids[3]]) - 1)
+    assert abs(float(progress[3, 0]) - expected) < 1e-6
+
+    obs = env.observation_manager.compute()["policy"]
+    names = env.observation_manager.active_terms["policy"]
+    dims = [d[0] for d in env.observation_manager.group_obs_term_dim["policy"]]
+    start = sum(dims[: names.index("motion_id")])
+    torch.testing.assert_close(obs[:, start : start + num_motions], one_hot)
+
+
+def test_evaluation_mode_starts_chosen_motion_at_frame_zero_and_freezes_statistics(env, command, recorded):
+    """In evaluation mode every start is frame 0 of the chosen motion and the sampler's statistics do not move."""
+    motion = 2 % command.library.num_motions
+    command.set_evaluation(True, motion=name_of(command, motion))
+    try:
+        state = command.sampler.state_dict()
+        env.reset()
+        assert command.motion_ids.tolist() == [motion] * NUM_ENVS
+        assert command.frames.tolist() == [0] * NUM_ENVS
+        for _ in range(3):
+            env.step(zero_action(env))
+        after = command.sampler.state_dict()
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and "generator" not in key:
+                torch.testing.assert_close(after[key], value, msg=f"sampler state {key!r} changed in evaluation")
+        with pytest.raises(ValueError, match="eval_motion"):
+            command.set_evaluation(True, motion="no_such_motion")
+    finally:
+        command.set_evaluation(False)
+
+
+def test_sampler_is_exposed_and_logged(env, command):
+    """The env exposes the sampler for the runner, and the sampler summaries reach extras['log']."""
+    assert env.adaptive_sampler is command.sampler
+    env.reset()
+    place(command, 0, name_of(command, 0), frame=3)
+    env.forced_termination = torch.tensor([True, False, False, False])
+    _, _, _, _, extras = env.step(zero_action(env))
+    log = extras["log"]
+    assert 0.0 < float(log["Metrics/motion/sampling_entropy"]) <= 1.0
+    assert 0.0 < float(log["Metrics/motion/sampling_top1_prob"]) <= 1.0
+    assert "Metrics/motion/error_body_pos" in log
+
+
+def test_task_cfg_variants():
+    """The task switches robot (local USD / Isaac Lab's G1) and physics (Newton / PhysX) and rejects unknown ones;
+    the play variant evaluates without noise."""
+    from adaptive_sampling_isaaclab import tasks
+    from adaptive_sampling_isaaclab.assets import assets_dir
+    from isaaclab_newton.physics import NewtonCfg
+
+    cfg = tasks.load_cfg(tasks.TASK_TRAIN)
+    assert isinstance(cfg.sim.physics, NewtonCfg) and cfg.sim.device == "cpu"
+    assert cfg.scene.robot.spawn.usd_path.startswith(str(assets_dir()))
+    local_actuators = sorted(cfg.scene.robot.actuators)
+    cfg.use_robot("isaaclab")
+    assert "Robots/Unitree/G1" in cfg.scene.robot.spawn.usd_path
+    assert sorted(cfg.scene.robot.actuators) == local_actuators
+    assert cfg.scene.robot.prim_path == "{ENV_REGEX_NS}/Robot"
+    cfg.use_physics("physx")
+    assert type(cfg.sim.physics).__name__ == "PhysxCfg"
+    with pytest.raises(ValueError, match="robot_source"):
+        cfg.use_robot("mjcf")
+    with pytest.raises(ValueError, match="physics_backend"):
+        cfg.use_physics("bullet")
+    play = tasks.load_cfg(tasks.TASK_PLAY)
+    assert play.commands.motion.evaluation and play.events.push_robot is None
+    assert play.commands.motion.pose_range == {} and not play.observations.policy.enable_corruption
+    agent = tasks.load_cfg(tasks.TASK_TRAIN, "rsl_rl_cfg_entry_point")
+    assert agent.num_steps_per_env == 24 and agent.actor.hidden_dims == [512, 256, 128]
+    assert agent.algorithm.desired_kl == 0.01 and agent.algorithm.entropy_coef == 0.005
+    with pytest.raises(ValueError, match="not registered"):
+        tasks.load_cfg("Nope-v0")
