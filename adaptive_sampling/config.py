@@ -77,8 +77,10 @@ class AdaptiveSamplerCfg:
     (uniform over all frames of the library) or ``"weights"`` (the sampler's ``motion_weights``)."""
 
     max_motion_share: float = 1.0
-    """Cap on one motion's share of the failure-driven part ``p_fail`` (1 = no cap). A motion's final share is at
-    most ``(1 - lambda) * max_motion_share + lambda * prior_share``."""
+    """Cap on one motion's share of the failure-driven part ``p_fail`` (1 = no cap; at least 1 / M). A motion's final
+    share is then at most ``(1 - lambda) * max_motion_share + lambda * prior_share``. The cap can only hold while at
+    least ``1 / max_motion_share`` motions have failure mass; otherwise the failure part stays on the motions that
+    have it."""
 
     rebuild_every: int = 24
     """Rebuild the distribution every this many environment steps (one rsl-rl rollout of BeyondMimic's PPO). The

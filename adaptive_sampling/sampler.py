@@ -463,9 +463,20 @@ class AdaptiveSampler:
         else:
             staged, report = self._remap_stats(saved, same_grid)
         new_probs = staged.pop("probabilities", None)
+        if not _same_config(saved["config"], self.cfg):
+            new_probs = None  # the distribution follows this sampler's configuration
         real, diff = self._slots.slot_of_bin, self._slots.diff_slots
         for key in staged:
             staged[key] = self._to_slots(staged[key], index=diff if key in _DIFF_KEYS else real)
+        totals, pending_totals = saved["totals"].to(dev), saved["pending_totals"].to(dev)
+        clock, t0 = saved["clock"], saved["t0"]
+        saved_alpha = saved["config"].get("ema_alpha", self.cfg.ema_alpha)
+        if saved_alpha != self.cfg.ema_alpha:
+            # the saved accumulators are relative to step t0 under the saved alpha: take their values now
+            decay = (1.0 - saved_alpha) ** (clock - t0)
+            for t in (*(staged[k] for k in _STAT_KEYS), totals, pending_totals):
+                t.mul_(decay)
+            t0 = clock
 
         # commit
         self._failures.copy_(staged["failures"])
@@ -473,9 +484,9 @@ class AdaptiveSampler:
         self._pending_failures.copy_(staged["pending_failures"])
         self._pending_visit_diff.copy_(staged["pending_visit_diff"])
         self._visited.copy_(staged["visited"])
-        self._totals.copy_(saved["totals"])
-        self._pending_totals.copy_(saved["pending_totals"])
-        self._clock, self._t0 = saved["clock"], saved["t0"]
+        self._totals.copy_(totals)
+        self._pending_totals.copy_(pending_totals)
+        self._clock, self._t0 = clock, t0
         self._steps_since_rebuild = saved["steps_since_rebuild"]
         self.training = saved["training"]
         self._generator.set_state(gen.get_state())
@@ -515,7 +526,13 @@ class AdaptiveSampler:
 
     def _merge(self) -> None:
         """Add what was recorded since the last merge to the statistics. O(bins)."""
-        pending_visits = torch.cumsum(self._pending_visit_diff, 0)
+        # Visits are the running sum of the difference array inside each clip. Entries of different lazy weights
+        # do not cancel exactly, so the sum restarts from the previous clip's end (no residue carries into other
+        # clips) and is clamped at 0 (no residue below 0 after a segment's end).
+        running = torch.cumsum(self._pending_visit_diff, 0)
+        clip_end = running[self._slots.slot_offsets[1:] - 1]
+        base = torch.cat((clip_end.new_zeros(1), clip_end[:-1]))
+        pending_visits = running.sub_(base[self._slots.slot_motion]).clamp_min_(0.0)
         self._visited |= pending_visits > 0.5  # every pending visit weighs >= 1
         self._failures.add_(self._pending_failures)
         self._visits.add_(pending_visits)
@@ -553,12 +570,18 @@ class AdaptiveSampler:
         smoothed = kernels.lookahead_smooth(score, self._taps, self._slots)
         total = smoothed.sum()
         p_fail = smoothed.div_(total.clamp_min(torch.finfo(smoothed.dtype).tiny))
+        # without any failure score (all zero) p_fail is the prior: decided on the device, no host sync
+        no_score = (total <= 0).to(p_fail.dtype)
         if cfg.max_motion_share < 1.0:
             p_fail = kernels.cap_motion_share(
-                p_fail, self._slots.slot_motion, self.layout.num_motions, cfg.max_motion_share
+                torch.lerp(p_fail, self._prior, no_score),
+                self._slots.slot_motion,
+                self.layout.num_motions,
+                cfg.max_motion_share,
             )
-        # the mixture; without any failure score (all zero) p falls back to the prior, decided on the device
-        weight = torch.where(total > 0, cfg.uniform_ratio, 1.0).to(p_fail.dtype)
+            weight = p_fail.new_tensor(cfg.uniform_ratio)
+        else:  # the fallback folded into the mixture: one pass fewer
+            weight = torch.lerp(p_fail.new_tensor(cfg.uniform_ratio), p_fail.new_tensor(1.0), no_score)
         torch.lerp(p_fail, self._prior, weight, out=self._probs)
         torch.cumsum(self._probs, 0, dtype=torch.float64, out=self._cdf)
 
@@ -668,8 +691,18 @@ def _segments(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------- helpers
 
 
+def _same_config(saved: dict[str, Any], cfg: AdaptiveSamplerCfg) -> bool:
+    """Whether a saved config gives the same distribution as ``cfg`` (the seed and validation do not matter)."""
+    ignore = ("seed", "validate_args")
+    here = {k: v for k, v in cfg.to_dict().items() if k not in ignore}
+    return all(saved.get(k) == v for k, v in here.items())
+
+
 def _normalise_device(device: torch.device | str | None) -> torch.device:
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    try:
+        dev = torch.device(device) if device is not None else torch.device("cpu")
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
     if dev.type == "cuda" and dev.index is None:
         dev = torch.device("cuda", torch.cuda.current_device())
     return dev
@@ -719,6 +752,9 @@ def _validated_state(state: Any) -> dict[str, Any]:
         raise ValueError("state_dict['layout']['bins_per_motion'] must hold positive ints")
     if not isinstance(state["config"], dict):
         raise ValueError(f"state_dict['config'] must be a dict, got {type(state['config']).__name__}")
+    alpha = state["config"].get("ema_alpha", 0.0)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha < 1.0:
+        raise ValueError(f"state_dict['config']['ema_alpha'] must be a number in [0, 1), got {alpha!r}")
     for key in ("clock", "t0", "steps_since_rebuild"):
         v = state[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:

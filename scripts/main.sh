@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# The main job on its embedded default: set up, then run the demo.
-# Usage: bash scripts/main.sh [demo args...]
+# The main job on its embedded default: set everything up (venv, project, the pinned CPU Isaac Lab 3.0 stack,
+# the local G1), then train the G1 multi-motion tracker with PPO and the adaptive sampler on the shipped demo
+# motions, on the CPU, printing PPO progress and the sampler's metrics, and writing checkpoints (with the sampler
+# state) and the sampler heatmap under logs/rsl_rl/.
+# Usage: bash scripts/main.sh [train.py args...]   (default: --max_iterations 20; e.g. --num_envs 32)
+#        MAIN=demo bash scripts/main.sh             (the 2-second toy demo of the core alone, no Isaac Lab)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-EXTRAS=${EXTRAS:-test,rsl-rl,plot,motions} bash scripts/setup.sh "$VENV"
 export OMP_NUM_THREADS=1
-exec "$VENV/bin/python" -m adaptive_sampling.demo "$@"
+bash scripts/setup.sh "$VENV"
+if [ "${MAIN:-train}" = "demo" ]; then
+  exec "$VENV/bin/python" -m adaptive_sampling.demo "$@"
+fi
+bash scripts/setup_isaaclab.sh "$VENV"
+if [ $# -eq 0 ]; then
+  set -- --max_iterations 20
+fi
+exec "$VENV/bin/python" integrations/isaaclab/train.py --headless "$@"
