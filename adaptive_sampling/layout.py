@@ -129,6 +129,12 @@ class MotionLayout:
         next_start[last_of_motion] = self.num_frames
         self.bin_num_frames = next_start - local_start
         """Frames in each bin (>= 1; the last bin of a motion may be partial). Shape: (B,)."""
+        if bin_layout == "beyondmimic":
+            nominal = self.num_frames.double() / self.bins_per_motion.double()
+        else:
+            nominal = torch.tensor(frames_per_bin, dtype=torch.float64, device=dev)
+        self.bin_width = self.bin_num_frames.double() / nominal[self.bin_motion]
+        """Each bin's length as a fraction of a nominal bin (about 1; less for a partial last bin). Shape: (B,)."""
         self.bin_global_start = local_start + self.frame_offsets[self.bin_motion]
         """First global frame of each bin, sorted ascending. Shape: (B,)."""
         self.bin_last = last_of_motion[self.bin_motion]

@@ -49,6 +49,7 @@ class AdaptiveSampler:
 
         score_b = rate_b = (F_b + r0 * n0) / (N_b + n0)      (statistic "rate")  or  alpha * F_b   ("count")
         s_b     = sum_u gamma^u * score_{min(b + u, last bin of b's clip)} / sum_u gamma^u
+        s_b     = s_b * width_b                               (rate only: width_b = bin length / nominal bin)
         p_fail  = s / sum(s)
         p       = (1 - lambda) * p_fail + lambda * p_prior
 
@@ -110,6 +111,7 @@ class AdaptiveSampler:
             additive = (cfg.additive_uniform_ratio / lay.bins_per_motion.double())[lay.bin_motion].float()
             self._additive = self._to_slots(additive)
             self._taps = kernels.exponential_taps(cfg.kernel_size, cfg.kernel_decay)
+            self._bin_width = self._to_slots(lay.bin_width.float())
             self._slot_start_frame = self._to_slots(lay.bin_start_frame)
             self._slot_num_frames = self._to_slots(lay.bin_num_frames, fill=1)
             self._last_real_slot = num_slots - slots.pad - 1
@@ -568,6 +570,8 @@ class AdaptiveSampler:
         if cfg.additive_uniform_ratio > 0:
             score.add_(self._additive)
         smoothed = kernels.lookahead_smooth(score, self._taps, self._slots)
+        if cfg.statistic == "rate":
+            smoothed.mul_(self._bin_width)  # a rate is per unit time: a partial last bin gets its share of a bin
         total = smoothed.sum()
         p_fail = smoothed.div_(total.clamp_min(torch.finfo(smoothed.dtype).tiny))
         # without any failure score (all zero) p_fail is the prior: decided on the device, no host sync

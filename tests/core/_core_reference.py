@@ -169,6 +169,12 @@ class ReferenceSampler:
         if self.steps % self.cfg.rebuild_every == 0:
             self.probs = self.compute()
 
+    def nominal_bin(self, m: int) -> float:
+        """Frames of a nominal (full) bin of motion m."""
+        if self.cfg.bin_layout == "beyondmimic":
+            return self.lib.num_frames[m] / len(self.starts[m])
+        return float(Fraction(self.lib.fps[m]) * self.lib.bin_duration)
+
     def rates(self) -> list[list[float]]:
         cfg = self.cfg
         r0, n0 = cfg.rate_prior, cfg.rate_prior_visits
@@ -193,6 +199,11 @@ class ReferenceSampler:
         for sm in score:
             last = len(sm) - 1
             smoothed.append([sum(t * sm[min(j + u, last)] for u, t in enumerate(taps)) for j in range(len(sm))])
+        if cfg.statistic == "rate":  # rates are per unit time: weight by the bin's length over a nominal bin
+            smoothed = [
+                [s * w / self.nominal_bin(m) for s, w in zip(sm, self.widths[m], strict=True)]
+                for m, sm in enumerate(smoothed)
+            ]
         total = sum(sum(sm) for sm in smoothed)
         self.fell_back_to_prior = not total > 0
         if total > 0:

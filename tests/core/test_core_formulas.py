@@ -380,3 +380,23 @@ def test_beyondmimic_preset_fields():
     assert cfg.attribution == "failure" and cfg.statistic == "count" and cfg.bin_layout == "beyondmimic"
     assert (cfg.ema_alpha, cfg.additive_uniform_ratio, cfg.kernel_size, cfg.kernel_decay) == (0.001, 0.1, 1, 0.8)
     assert cfg.uniform_ratio == 0.0 and cfg.rebuild_every == 1
+
+
+def test_rate_mass_of_a_partial_last_bin_is_proportional_to_its_length():
+    """A rate is per unit time: with equal rates, a partial last bin (20 of 50 frames) gets 0.4 of a full bin's
+    failure mass instead of a full share (which would waste starts that hit the clip's end at once)."""
+    cfg = AdaptiveSamplerCfg(statistic="rate", uniform_ratio=0.0, kernel_size=1, seed=0)
+    sampler = AdaptiveSampler(cfg, [120], [50.0])
+    assert sampler.layout.bin_num_frames.tolist() == [50, 50, 20]
+    expected = torch.tensor([1.0, 1.0, 0.4]) / 2.4
+    torch.testing.assert_close(sampler.probabilities, expected)
+
+
+def test_count_mass_ignores_bin_length():
+    """Counts already scale with how often a bin is visited, so the count statistic is not weighted by length
+    (BeyondMimic's formula): one failure in the partial last bin gives it the whole failure mass."""
+    cfg = AdaptiveSamplerCfg(statistic="count", uniform_ratio=0.0, kernel_size=1, rebuild_every=1, seed=0)
+    sampler = AdaptiveSampler(cfg, [120], [50.0])
+    sampler.record(torch.tensor([0]), torch.tensor([100]), torch.tensor([110]), torch.tensor([True]))
+    sampler.step()
+    torch.testing.assert_close(sampler.probabilities, torch.tensor([0.0, 0.0, 1.0]))

@@ -14,7 +14,7 @@ from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
 def test_sampled_frames_match_probabilities_chi_square():
     """On a small library with a learned, non-uniform distribution, the frequency of every (motion, frame) matches
     p_bin / frames_in_bin (chi-square, fixed seed): bins are drawn by p and frames uniformly inside the bin."""
-    cfg = AdaptiveSamplerCfg(rebuild_every=1, ema_alpha=0.0, kernel_size=3, seed=1234)
+    cfg = AdaptiveSamplerCfg(rebuild_every=1, ema_alpha=0.0, kernel_size=3, rate_prior=0.1, seed=1234)
     s = AdaptiveSampler(cfg, [120, 90, 61], [50.0, 30.0, 24.0])
     s.record(
         torch.tensor([0, 0, 0, 1, 2, 2]),

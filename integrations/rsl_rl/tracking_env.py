@@ -1,0 +1,470 @@
+"""A fast, pure-torch multi-motion tracking benchmark with the structure that makes adaptive sampling matter.
+
+A point mass in the plane tracks a library of reference clips. The clips differ in length (6-24 s) and frame rate
+(25-60 fps); most of each clip is slow and easy, but some clips contain short *hard segments*: a visible cue (a
+quick out-and-back maneuver of the reference) followed by an unobserved push of nearly the full action authority in
+a direction fixed per segment. Actions reach the body only after a delay and their norm is limited, so feedback
+alone reacts too late and leaves the tolerance band; the policy must learn, for this clip and this moment (it sees
+the motion id and the cue coming), to lean into the push in advance. Nothing in the easy parts teaches that, so
+each hard segment has to be practised: uniform starts spend few steps there, targeted starts many.
+
+Dynamics (per axis, control step ``dt``)::
+
+    applied_t = action_{t - delay} * max_accel          (action norm clipped to 1)
+    vel      += (applied_t + push(t)) * dt               (push: unobserved, only in hard segments)
+    pos      += vel * dt
+    error     = |pos - ref(t)|                          (Euclidean)
+    terminated (failure) = error > failure_threshold
+
+An environment that reaches the end of its clip records a success with the sampler and gets a new start *without
+ending its episode* (BeyondMimic); time-outs (``max_episode_length``) are reported in ``extras["time_outs"]`` and are
+not failures. Starts come from the sampler exposed as ``env.adaptive_sampler`` (the protocol the runner uses); an
+``AdaptiveSamplerCfg.uniform()`` sampler is the uniform baseline with the same interface.
+
+Everything is deterministic given ``seed`` (the library, the initial-state noise) and the sampler's own seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from tensordict import TensorDict
+
+from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
+
+try:  # rsl-rl >= 3 ships VecEnv here; the env is usable without rsl-rl as well.
+    from rsl_rl.env import VecEnv as _VecEnvBase
+except ImportError:  # pragma: no cover - exercised only without rsl-rl
+    _VecEnvBase = object  # type: ignore[assignment,misc]
+
+
+@dataclass
+class MotionClip:
+    """One reference clip.
+
+    Attributes:
+        name: Clip name (the sampler's motion name).
+        fps: Frame rate of the reference in Hz.
+        positions: Reference positions. Shape: (num_frames, 2).
+        hard_segments: ``(start_s, end_s)`` intervals of the fast maneuvers, for plots and analysis.
+    """
+
+    name: str
+    fps: float
+    positions: torch.Tensor
+    hard_segments: list[tuple[float, float]] = field(default_factory=list)
+    disturbance: torch.Tensor | None = None
+    """Unobserved external acceleration (units/s^2) acting on the body at each frame. Shape: (num_frames, 2)."""
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames ``T``."""
+        return int(self.positions.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        """Time of the last frame, ``(T - 1) / fps``."""
+        return (self.num_frames - 1) / self.fps
+
+
+@dataclass(kw_only=True)
+class TrackingEnvCfg:
+    """Configuration of :class:`TrackingEnv`."""
+
+    num_envs: int = 512
+    """Number of parallel environments."""
+
+    dt: float = 0.02
+    """Control step in seconds (50 Hz)."""
+
+    max_accel: float = 2.0
+    """Action authority: an action of 1 accelerates by this much (units/s^2) on its axis."""
+
+    action_delay: int = 4
+    """Control steps between an action and its effect (latency); forces anticipation of fast maneuvers."""
+
+    failure_threshold: float = 0.12
+    """Tracking error (units) above which an environment fails (terminated)."""
+
+    episode_length_s: float = 10.0
+    """Episode length in seconds; reaching it is a time-out, not a failure."""
+
+    lookahead_s: tuple[float, ...] = (0.04, 0.08, 0.12, 0.16, 0.24, 0.32, 0.48, 0.64)
+    """Horizons of the upcoming reference in the observation, in seconds ahead of now."""
+
+    init_noise: float = 0.01
+    """Std of the position noise (units) added at every start; velocity noise is ``5 * init_noise``."""
+
+    reward_sigma: float = 0.05
+    """Width of the tracking reward ``exp(-(error / sigma)^2)``."""
+
+    seed: int = 0
+    """Seed of the env's own generator (initial-state noise)."""
+
+
+def make_motion_library(
+    seed: int = 0,
+    num_clips: int = 24,
+    num_hard_clips: int = 8,
+    hard_accel_ratio: float = 0.45,
+    push_ratio: float = 0.9,
+    cue_s: float = 0.5,
+    push_s: float = 0.8,
+    max_accel: float = 2.0,
+) -> list[MotionClip]:
+    """The benchmark's motion library: clips of 6 to 24 s at 25 to 60 fps, some with hard segments.
+
+    The base motion is a sum of slow sinusoids (peak acceleration well below the authority). A hard segment is a cue,
+    a minimum-jerk excursion out and back (legs of ``cue_s``, peak acceleration ``hard_accel_ratio * max_accel``),
+    then for ``push_s`` an unobserved push of ``push_ratio * max_accel`` in a direction fixed per segment (0.05 s
+    ramps). With the default delay and threshold a PD controller with perfect feed-forward of the reference still
+    fails every hard segment, and succeeds everywhere once it also cancels the push (tested).
+
+    Args:
+        seed: Seed of the library (lengths, frame rates, which clips are hard, shapes, push directions).
+        num_clips: Number of clips.
+        num_hard_clips: Number of clips with hard segments (one, or two in clips of 18 s or more).
+        hard_accel_ratio: Peak acceleration of a hard maneuver as a fraction of ``max_accel``; in (0, 1].
+        push_ratio: Strength of the hidden push as a fraction of ``max_accel``; in [0, 1].
+        cue_s: Duration of each leg of the visible cue maneuver in seconds.
+        push_s: Duration of the push in seconds.
+        max_accel: The env's action authority.
+
+    Returns:
+        The clips, in a fixed order.
+    """
+    if not 0.0 < hard_accel_ratio <= 1.0:
+        raise ValueError(f"hard_accel_ratio must be in (0, 1], got {hard_accel_ratio}")
+    if not 0.0 <= push_ratio <= 1.0:
+        raise ValueError(f"push_ratio must be in [0, 1], got {push_ratio}")
+    if max_accel <= 0.0:
+        raise ValueError(f"max_accel must be positive, got {max_accel}")
+    if num_clips < 1 or not 0 <= num_hard_clips <= num_clips:
+        raise ValueError(f"need 1 <= num_clips and 0 <= num_hard_clips <= num_clips, got {num_clips}, {num_hard_clips}")
+    g = torch.Generator().manual_seed(seed)
+    kinds = ("walk", "jog", "dance", "kick", "spin", "hop", "balance", "combo")
+    frame_rates = (25.0, 30.0, 50.0, 60.0)
+    hard = set(torch.randperm(num_clips, generator=g)[:num_hard_clips].tolist())
+    specs = []
+    for i in range(num_clips):
+        fps = frame_rates[int(torch.randint(len(frame_rates), (), generator=g))]
+        duration = float(torch.randint(6, 25, (), generator=g))
+        centres = []
+        if i in hard:
+            # One hard segment, two in long clips; never in the first 2 s or the last 1.5 s.
+            count = 2 if duration >= 18 else 1
+            for k in range(count):
+                lo = 2.0 + k * (duration - 3.5) / count
+                width = (duration - 3.5) / count - 1.5
+                centres.append(lo + 1.0 + float(torch.rand((), generator=g)) * max(width, 0.0))
+        specs.append((f"{kinds[i % len(kinds)]}_{i:02d}", fps, duration, centres))
+    clips = []
+    for name, fps, duration, centres in specs:
+        num_frames = int(round(duration * fps))
+        t = torch.arange(num_frames, dtype=torch.float64) / fps
+        pos = torch.zeros(num_frames, 2, dtype=torch.float64)
+        for axis in range(2):
+            for freq, amp in ((0.11, 0.25), (0.23, 0.08)):
+                phase = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
+                pos[:, axis] += amp * torch.sin(2 * math.pi * freq * t + phase)
+        segments = []
+        push = torch.zeros(num_frames, 2, dtype=torch.float64)
+        for centre in centres:
+            # Cue: an out-and-back minimum-jerk excursion (legs of `cue_s`) that ends at `centre`; then the push.
+            dist = hard_accel_ratio * max_accel * cue_s**2 / 5.7735
+            angle = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
+            direction = torch.tensor([math.cos(angle), math.sin(angle)], dtype=torch.float64)
+            start = centre - 2 * cue_s
+            s_out = ((t - start) / cue_s).clamp(0.0, 1.0)
+            s_back = ((t - centre + cue_s) / cue_s).clamp(0.0, 1.0)
+            pos += dist * (_min_jerk(s_out) - _min_jerk(s_back))[:, None] * direction[None, :]
+            push_angle = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
+            push_dir = torch.tensor([math.cos(push_angle), math.sin(push_angle)], dtype=torch.float64)
+            # The push lasts `push_s` after the cue, with 0.05 s ramps.
+            window = ((t - centre) / 0.05).clamp(0.0, 1.0) * ((centre + push_s - t) / 0.05).clamp(0.0, 1.0)
+            push += push_ratio * max_accel * window[:, None] * push_dir[None, :]
+            segments.append((start, centre + push_s))
+        clips.append(
+            MotionClip(name=name, fps=fps, positions=pos.float(), hard_segments=segments, disturbance=push.float())
+        )
+    return clips
+
+
+def _min_jerk(s: torch.Tensor) -> torch.Tensor:
+    return s**3 * (10 - 15 * s + 6 * s**2)
+
+
+class TrackingEnv(_VecEnvBase):
+    """Vectorised point-mass tracking of a motion library, as an rsl-rl ``VecEnv``.
+
+    Observation groups (``TensorDict`` of ``(num_envs, dim)`` tensors):
+        ``"policy"``: position and velocity error to the reference now, the reference velocity, the upcoming
+        reference at ``cfg.lookahead_s`` relative to the body, the actions still in the delay line, the motion id
+        (one-hot). ``"critic"``: the same plus the clip phase in [0, 1].
+
+    ``extras``: ``"time_outs"`` (bool, ``(num_envs,)``, what rsl-rl bootstraps on), ``"tracking_error"`` (the error
+    that decided termination, before any restart, ``(num_envs,)``) and, on steps where segments ended, ``"log"``
+    (``Tracking/...`` means over the ended segments, which rsl-rl's logger averages over the iteration).
+
+    Args:
+        clips: The motion library.
+        sampler: Where starts come from; ``None`` builds a uniform sampler. Exposed as ``adaptive_sampler``.
+        cfg: Env configuration.
+        device: Torch device.
+    """
+
+    def __init__(
+        self,
+        clips: list[MotionClip],
+        sampler: AdaptiveSampler | None = None,
+        cfg: TrackingEnvCfg | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if not clips:
+            raise ValueError("clips must not be empty")
+        self.cfg = cfg if cfg is not None else TrackingEnvCfg()
+        if self.cfg.num_envs < 1:
+            raise ValueError(f"cfg.num_envs must be >= 1, got {self.cfg.num_envs}")
+        if self.cfg.action_delay < 0:
+            raise ValueError(f"cfg.action_delay must be >= 0, got {self.cfg.action_delay}")
+        if self.cfg.failure_threshold <= 0:
+            raise ValueError(f"cfg.failure_threshold must be positive, got {self.cfg.failure_threshold}")
+        self.device = torch.device(device)
+        self.clips = clips
+        self.num_envs = self.cfg.num_envs
+        self.num_actions = 2
+        self.num_motions = len(clips)
+        self.max_episode_length = int(round(self.cfg.episode_length_s / self.cfg.dt))
+        if sampler is None:
+            sampler = AdaptiveSampler(
+                AdaptiveSamplerCfg.uniform(),
+                num_frames=[c.num_frames for c in clips],
+                fps=[c.fps for c in clips],
+                motion_names=[c.name for c in clips],
+                device=self.device,
+            )
+        self.adaptive_sampler = sampler
+        """The sampler that chooses starts (the runner's protocol)."""
+
+        dev = self.device
+        lengths = torch.tensor([c.num_frames for c in clips], device=dev)
+        self._num_frames = lengths
+        self._fps = torch.tensor([c.fps for c in clips], dtype=torch.float32, device=dev)
+        self._duration = (lengths - 1).float() / self._fps
+        self._offsets = torch.cat([torch.zeros(1, dtype=torch.long, device=dev), lengths.cumsum(0)])
+        self._ref_pos = torch.cat([c.positions for c in clips]).to(dev)
+        # Central-difference reference velocity and acceleration per clip (one-sided at the ends).
+        vel, acc = [], []
+        for c in clips:
+            v = torch.gradient(c.positions, spacing=1.0 / c.fps, dim=0)[0]
+            vel.append(v)
+            acc.append(torch.gradient(v, spacing=1.0 / c.fps, dim=0)[0])
+        self._ref_vel = torch.cat(vel).to(dev)
+        self._ref_acc = torch.cat(acc).to(dev)
+        self._push = torch.cat(
+            [c.disturbance if c.disturbance is not None else torch.zeros(c.num_frames, 2) for c in clips]
+        ).to(dev)
+        self._lookahead = torch.tensor(self.cfg.lookahead_s, dtype=torch.float32, device=dev)
+        self._eye = torch.eye(self.num_motions, device=dev)
+
+        n = self.num_envs
+        self.generator = torch.Generator(device=dev).manual_seed(self.cfg.seed)
+        self.motion_ids = torch.zeros(n, dtype=torch.long, device=dev)
+        self.start_frames = torch.zeros(n, dtype=torch.long, device=dev)
+        self.time_s = torch.zeros(n, device=dev)
+        self.pos = torch.zeros(n, 2, device=dev)
+        self.vel = torch.zeros(n, 2, device=dev)
+        self.action_buf = torch.zeros(n, max(self.cfg.action_delay, 1), 2, device=dev)
+        self.episode_length_buf = torch.zeros(n, dtype=torch.long, device=dev)
+        self.error = torch.zeros(n, device=dev)
+        self._segment_steps = torch.zeros(n, dtype=torch.long, device=dev)
+        self.record_to_sampler = True
+        """False during evaluation: nothing is recorded and clip ends do not resample."""
+        self.reset()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Reference lookup
+    # ----------------------------------------------------------------------------------------------------------
+    def frame_of(self, motion_ids: torch.Tensor, time_s: torch.Tensor) -> torch.Tensor:
+        """Frame index (local to the clip) at a time, clamped to the clip. Shape: like ``time_s``."""
+        frames = torch.floor(time_s * self._fps[motion_ids] + 1e-4).long()
+        return torch.minimum(frames.clamp_min(0), self._num_frames[motion_ids] - 1)
+
+    def reference(self, motion_ids: torch.Tensor, time_s: torch.Tensor, table: torch.Tensor | None = None):
+        """Linearly interpolated reference at ``time_s`` (clamped to the clip).
+
+        Shape: ``motion_ids`` and ``time_s`` broadcast to ``S``; returns ``S + (2,)``.
+        """
+        table = self._ref_pos if table is None else table
+        f = (time_s * self._fps[motion_ids]).clamp_min(0.0)
+        last = (self._num_frames[motion_ids] - 1).float()
+        f = torch.minimum(f, last)
+        f0 = f.floor()
+        w = (f - f0).unsqueeze(-1)
+        base = self._offsets[motion_ids]
+        i0 = base + f0.long()
+        i1 = base + torch.minimum(f0 + 1, last).long()
+        return torch.lerp(table[i0], table[i1], w)
+
+    # ----------------------------------------------------------------------------------------------------------
+    # VecEnv interface
+    # ----------------------------------------------------------------------------------------------------------
+    def get_observations(self) -> TensorDict:
+        """Current observations (groups ``policy`` and ``critic``)."""
+        m, t = self.motion_ids, self.time_s
+        ref = self.reference(m, t)
+        ref_vel = self.reference(m, t, self._ref_vel)
+        future = self.reference(m[:, None], t[:, None] + self._lookahead[None, :])  # (N, H, 2)
+        pos_err = self.pos - ref
+        vel_err = self.vel - ref_vel
+        future_rel = (future - self.pos[:, None, :]).flatten(1)
+        pending = (
+            self.action_buf.flatten(1) if self.cfg.action_delay > 0 else self.action_buf.new_zeros(self.num_envs, 0)
+        )
+        onehot = self._eye[m]
+        policy = torch.cat([pos_err * 10.0, vel_err * 2.0, ref_vel, future_rel * 5.0, pending, onehot], dim=-1)
+        phase = (t / self._duration[m]).unsqueeze(-1)
+        critic = torch.cat([policy, phase], dim=-1)
+        return TensorDict({"policy": policy, "critic": critic}, batch_size=[self.num_envs], device=self.device)
+
+    def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
+        """Advance one control step.
+
+        Args:
+            actions: Shape: (num_envs, 2); the norm is clipped to 1.
+
+        Returns:
+            Observations, rewards ``(num_envs,)``, dones ``(num_envs,)`` (failure or time-out) and extras.
+        """
+        if actions.shape != (self.num_envs, self.num_actions):
+            raise ValueError(f"actions must have shape {(self.num_envs, self.num_actions)}, got {tuple(actions.shape)}")
+        actions = actions.to(self.device, torch.float32)
+        # Authority is a disc: the action's norm is clipped to 1 (a box would leave diagonal pushes easy).
+        actions = actions / torch.linalg.vector_norm(actions, dim=-1, keepdim=True).clamp_min(1.0)
+        if self.cfg.action_delay > 0:
+            applied = self.action_buf[:, 0].clone()
+            self.action_buf = torch.roll(self.action_buf, -1, dims=1)
+            self.action_buf[:, -1] = actions
+        else:
+            applied = actions
+        dt = self.cfg.dt
+        push = self.reference(self.motion_ids, self.time_s, self._push)
+        self.vel += (applied * self.cfg.max_accel + push) * dt
+        self.pos += self.vel * dt
+        self.time_s += dt
+        self.episode_length_buf += 1
+        self._segment_steps += 1
+
+        ref = self.reference(self.motion_ids, self.time_s)
+        self.error = torch.linalg.vector_norm(self.pos - ref, dim=-1)
+        failed = self.error > self.cfg.failure_threshold
+        clip_end = (self.time_s >= self._duration[self.motion_ids] - 1e-6) & ~failed
+        time_outs = (self.episode_length_buf >= self.max_episode_length) & ~failed
+        dones = failed | time_outs
+        rewards = torch.exp(-((self.error / self.cfg.reward_sigma) ** 2))
+
+        extras: dict = {"time_outs": time_outs, "tracking_error": self.error.clone()}
+        if self.record_to_sampler:
+            ended = dones | clip_end
+            ended_ids = ended.nonzero().squeeze(-1)
+            if ended_ids.numel() > 0:
+                m = self.motion_ids[ended_ids]
+                end_frames = self.frame_of(m, self.time_s[ended_ids])
+                self.adaptive_sampler.record(m, self.start_frames[ended_ids], end_frames, failed[ended_ids])
+                completed = clip_end[ended_ids].float()
+                extras["log"] = {
+                    "Tracking/segment_success": completed.mean(),
+                    "Tracking/failure": failed[ended_ids].float().mean(),
+                    "Tracking/segment_seconds": self._segment_steps[ended_ids].float().mean() * dt,
+                }
+                self._restart(ended_ids, new_episode=dones[ended_ids])
+            self.adaptive_sampler.step()
+        return self.get_observations(), rewards, dones, extras
+
+    def reset(self) -> TensorDict:
+        """Restart every environment from a sampled start; returns the observations."""
+        ids = torch.arange(self.num_envs, device=self.device)
+        self._restart(ids, new_episode=torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+        return self.get_observations()
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Starts
+    # ----------------------------------------------------------------------------------------------------------
+    def _restart(self, env_ids: torch.Tensor, new_episode: torch.Tensor) -> None:
+        motion_ids, start_frames = self.adaptive_sampler.sample(int(env_ids.numel()))
+        self.reset_to(env_ids, motion_ids.to(self.device), start_frames.to(self.device))
+        self.episode_length_buf[env_ids] = torch.where(new_episode, 0, self.episode_length_buf[env_ids])
+
+    def reset_to(self, env_ids: torch.Tensor, motion_ids: torch.Tensor, start_frames: torch.Tensor) -> None:
+        """Put environments on the reference at given frames (state = reference + noise; delay line = feedforward).
+
+        Does not touch the episode counters. Shape: all (E,).
+        """
+        if not (env_ids.shape == motion_ids.shape == start_frames.shape):
+            raise ValueError(
+                f"env_ids, motion_ids and start_frames must have one shape, got {tuple(env_ids.shape)}, "
+                f"{tuple(motion_ids.shape)}, {tuple(start_frames.shape)}"
+            )
+        e = int(env_ids.numel())
+        t0 = start_frames.float() / self._fps[motion_ids]
+        noise = torch.randn(e, 4, generator=self.generator, device=self.device) * self.cfg.init_noise
+        self.motion_ids[env_ids] = motion_ids
+        self.start_frames[env_ids] = start_frames
+        self.time_s[env_ids] = t0
+        self.pos[env_ids] = self.reference(motion_ids, t0) + noise[:, :2]
+        self.vel[env_ids] = self.reference(motion_ids, t0, self._ref_vel) + 5.0 * noise[:, 2:]
+        if self.cfg.action_delay > 0:
+            # The actions already in flight are the reference's own accelerations (as if it had been tracking).
+            k = torch.arange(self.cfg.action_delay, device=self.device, dtype=torch.float32)
+            t_k = t0[:, None] + (k[None, :] - self.cfg.action_delay) * self.cfg.dt + self.cfg.dt
+            acc = self.reference(motion_ids[:, None].expand(-1, self.cfg.action_delay), t_k, self._ref_acc)
+            a = acc / self.cfg.max_accel
+            self.action_buf[env_ids] = a / torch.linalg.vector_norm(a, dim=-1, keepdim=True).clamp_min(1.0)
+        self.error[env_ids] = torch.linalg.vector_norm(self.pos[env_ids] - self.reference(motion_ids, t0), dim=-1)
+        self._segment_steps[env_ids] = 0
+
+
+@torch.no_grad()
+def evaluate(
+    policy,
+    clips: list[MotionClip],
+    cfg: TrackingEnvCfg | None = None,
+    device: str | torch.device = "cpu",
+) -> dict[str, torch.Tensor]:
+    """Run a deterministic policy from frame 0 of every clip until it fails or reaches the clip's end.
+
+    Args:
+        policy: Callable mapping the observation ``TensorDict`` to actions ``(num_clips, 2)``.
+        clips: The motion library.
+        cfg: Env configuration (``num_envs`` and ``init_noise`` are overridden: one env per clip, no noise).
+        device: Torch device.
+
+    Returns:
+        ``"success"`` (bool, reached the end), ``"completed"`` (fraction of the clip's duration tracked) and
+        ``"fail_time_s"`` (time of failure, NaN if none). Shape: (num_clips,) each.
+    """
+    base = cfg if cfg is not None else TrackingEnvCfg()
+    eval_cfg = TrackingEnvCfg(**{**base.__dict__, "num_envs": len(clips), "init_noise": 0.0})
+    env = TrackingEnv(clips, sampler=None, cfg=eval_cfg, device=device)
+    env.record_to_sampler = False
+    ids = torch.arange(len(clips), device=env.device)
+    env.reset_to(ids, ids, torch.zeros_like(ids))
+    alive = torch.ones(len(clips), dtype=torch.bool, device=env.device)
+    success = torch.zeros_like(alive)
+    fail_time = torch.full((len(clips),), float("nan"), device=env.device)
+    max_steps = int(math.ceil(float(env._duration.max()) / eval_cfg.dt)) + 1
+    obs = env.get_observations()
+    for _ in range(max_steps):
+        _, _, _, _ = env.step(policy(obs))
+        obs = env.get_observations()
+        failed = alive & (env.error > eval_cfg.failure_threshold)
+        fail_time = torch.where(failed, env.time_s, fail_time)
+        reached = alive & ~failed & (env.time_s >= env._duration - 1e-6)
+        success |= reached
+        alive &= ~(failed | reached)
+        if not bool(alive.any()):
+            break
+    completed = torch.where(success, 1.0, (fail_time / env._duration).nan_to_num(0.0).clamp(0.0, 1.0))
+    return {"success": success, "completed": completed, "fail_time_s": fail_time}

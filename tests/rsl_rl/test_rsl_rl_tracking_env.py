@@ -1,0 +1,191 @@
+"""Invariants of the pure-torch tracking benchmark env."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("rsl_rl")
+pytest.importorskip("tensordict")
+
+import torch  # noqa: E402
+from _rsl_rl_helpers import make_env  # noqa: E402
+from adaptive_sampling_rsl_rl import MotionClip, TrackingEnv, TrackingEnvCfg, evaluate, make_motion_library  # noqa: E402
+
+from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg  # noqa: E402
+
+
+class RecordingSampler(AdaptiveSampler):
+    """The real sampler, remembering what it handed out and what it was told."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.draws: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.records: list[tuple[torch.Tensor, ...]] = []
+
+    def sample(self, *args, **kwargs):
+        out = super().sample(*args, **kwargs)
+        self.draws.append(tuple(t.clone() for t in out))
+        return out
+
+    def record(self, motion_ids, start_frames, end_frames, failed):
+        self.records.append(tuple(t.clone() for t in (motion_ids, start_frames, end_frames, failed)))
+        return super().record(motion_ids, start_frames, end_frames, failed)
+
+
+def recording_env(clips: list[MotionClip], num_envs: int = 64, **cfg) -> TrackingEnv:
+    sampler = RecordingSampler(
+        AdaptiveSamplerCfg(seed=0, rebuild_every=4),
+        [c.num_frames for c in clips],
+        [c.fps for c in clips],
+        [c.name for c in clips],
+    )
+    return TrackingEnv(clips, sampler, cfg=TrackingEnvCfg(num_envs=num_envs, seed=0, **cfg))
+
+
+def short_clips() -> list[MotionClip]:
+    """Two 1 s clips at different rates (clip ends come fast)."""
+    t30 = torch.arange(31) / 30.0
+    t50 = torch.arange(51) / 50.0
+    return [
+        MotionClip("a", 30.0, torch.stack([0.1 * torch.sin(t30), torch.zeros_like(t30)], -1)),
+        MotionClip("b", 50.0, torch.stack([torch.zeros_like(t50), 0.1 * t50], -1)),
+    ]
+
+
+def test_failure_only_when_error_exceeds_threshold():
+    """Under random actions, a step terminates an env (done, not time-out) exactly when its error exceeds the
+    threshold; time-outs are never failures."""
+    env = make_env(num_envs=128)
+    g = torch.Generator().manual_seed(0)
+    terminated_total = 0
+    for _ in range(300):
+        actions = torch.randn(env.num_envs, 2, generator=g)
+        _, rewards, dones, extras = env.step(actions)
+        error = extras["tracking_error"]
+        terminated = dones & ~extras["time_outs"]
+        assert torch.equal(terminated, error > env.cfg.failure_threshold)
+        assert not bool((extras["time_outs"] & (error > env.cfg.failure_threshold)).any())
+        assert bool(((rewards >= 0) & (rewards <= 1)).all())
+        terminated_total += int(terminated.sum())
+    assert terminated_total > 0
+
+
+def test_restarts_land_at_sampled_frames():
+    """Envs that restart in a step are put at exactly the (motion, frame) the sampler drew for them, in env order,
+    at time frame / fps and on the reference (no init noise)."""
+    clips = make_motion_library(0, num_clips=5, num_hard_clips=2)
+    env = recording_env(clips, init_noise=0.0)
+    g = torch.Generator().manual_seed(1)
+    checked = 0
+    for _ in range(200):
+        env.adaptive_sampler.draws.clear()
+        env.step(torch.randn(env.num_envs, 2, generator=g))
+        fresh = (env._segment_steps == 0).nonzero().squeeze(-1)
+        if not env.adaptive_sampler.draws:
+            assert fresh.numel() == 0
+            continue
+        ((motion_ids, frames),) = env.adaptive_sampler.draws
+        assert torch.equal(env.motion_ids[fresh], motion_ids)
+        assert torch.equal(env.start_frames[fresh], frames)
+        assert torch.allclose(env.time_s[fresh], frames.float() / env._fps[motion_ids])
+        assert torch.allclose(env.pos[fresh], env.reference(motion_ids, env.time_s[fresh]), atol=1e-6)
+        assert bool((frames < env._num_frames[motion_ids]).all())
+        checked += fresh.numel()
+    assert checked > 50
+
+
+def test_clip_end_resamples_without_ending_the_episode():
+    """An env that reaches its clip's end records a success (failed=False, end frame T-1) and gets a new start
+    while its episode continues (no done, episode length not reset)."""
+    env = recording_env(short_clips(), num_envs=16, failure_threshold=1e3)
+    zero = torch.zeros(env.num_envs, 2)
+    saw_clip_end = False
+    for _ in range(150):
+        length_before = env.episode_length_buf.clone()
+        env.adaptive_sampler.records.clear()
+        _, _, dones, extras = env.step(zero)
+        assert torch.equal(dones, extras["time_outs"])  # nothing fails with this threshold
+        for motion_ids, _, end_frames, failed in env.adaptive_sampler.records:
+            assert not bool(failed.any())
+            num_frames = torch.tensor([31, 51])[motion_ids]
+            clip_end = end_frames == num_frames - 1
+            saw_clip_end |= bool(clip_end.any())
+        not_done = ~dones
+        assert torch.equal(env.episode_length_buf[not_done], length_before[not_done] + 1)
+    assert saw_clip_end
+
+
+def test_same_seed_same_trajectory():
+    """Two envs built with the same seeds and fed the same actions produce identical observations and rewards."""
+    a, b = make_env(num_envs=32), make_env(num_envs=32)
+    g = torch.Generator().manual_seed(3)
+    for _ in range(100):
+        actions = torch.randn(32, 2, generator=g)
+        oa, ra, da, _ = a.step(actions)
+        ob, rb, db, _ = b.step(actions)
+        assert torch.equal(oa["policy"], ob["policy"]) and torch.equal(ra, rb) and torch.equal(da, db)
+
+
+def test_observation_groups_and_shapes():
+    """The env offers the groups rsl-rl's obs_groups name, with (num_envs, dim) float tensors."""
+    env = make_env(num_envs=8, num_clips=6)
+    obs = env.get_observations()
+    assert set(obs.keys()) == {"policy", "critic"}
+    horizon = len(env.cfg.lookahead_s)
+    expected = 2 + 2 + 2 + 2 * horizon + 2 * env.cfg.action_delay + 6
+    assert obs["policy"].shape == (8, expected)
+    assert obs["critic"].shape == (8, expected + 1)
+    assert env.max_episode_length == 500
+
+
+def test_oracle_tracks_every_clip_and_reactive_control_fails_hard_ones():
+    """The benchmark's premise: a controller that knows the hidden push tracks every clip from frame 0, the same
+    controller without that knowledge fails exactly the clips with hard segments."""
+    clips = make_motion_library(0)
+    cfg = TrackingEnvCfg()
+    holder: dict[str, TrackingEnv] = {}
+    original_init = TrackingEnv.__init__
+
+    def controller(compensate_push: bool):
+        def act(obs):
+            env = holder["env"]
+            ahead = env.time_s + cfg.action_delay * cfg.dt
+            pos_err = obs["policy"][:, 0:2] / 10.0
+            vel_err = obs["policy"][:, 2:4] / 2.0
+            acc = env.reference(env.motion_ids, ahead, env._ref_acc) - 20.0 * pos_err - 6.0 * vel_err
+            if compensate_push:
+                acc = acc - env.reference(env.motion_ids, ahead, env._push)
+            return acc / cfg.max_accel
+
+        return act
+
+    def capture(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        holder["env"] = self
+
+    TrackingEnv.__init__ = capture
+    try:
+        oracle = evaluate(controller(True), clips, cfg)
+        reactive = evaluate(controller(False), clips, cfg)
+    finally:
+        TrackingEnv.__init__ = original_init
+    hard = torch.tensor([bool(c.hard_segments) for c in clips])
+    assert bool(oracle["success"].all())
+    assert torch.equal(reactive["success"], ~hard)
+
+
+def test_bad_arguments():
+    """Wrong shapes and ranges raise errors naming the argument."""
+    env = make_env(num_envs=4)
+    with pytest.raises(ValueError, match="actions must have shape"):
+        env.step(torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="hard_accel_ratio"):
+        make_motion_library(hard_accel_ratio=0.0)
+    with pytest.raises(ValueError, match="push_ratio"):
+        make_motion_library(push_ratio=1.5)
+    with pytest.raises(ValueError, match="num_hard_clips"):
+        make_motion_library(num_clips=2, num_hard_clips=3)
+    with pytest.raises(ValueError, match="clips must not be empty"):
+        TrackingEnv([])
+    with pytest.raises(ValueError, match="num_envs"):
+        TrackingEnv(make_motion_library(), cfg=TrackingEnvCfg(num_envs=0))
