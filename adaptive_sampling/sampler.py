@@ -204,7 +204,8 @@ class AdaptiveSampler:
             raise TypeError(f"failed must be a bool or floating tensor, got dtype {failed.dtype}")
         if failed.shape[0] != num:
             raise ValueError(f"failed must have the length of motion_ids ({num}), got {failed.shape[0]}")
-        if self.cfg.validate_args and num > 0:
+        if self.cfg.validate_args and num > 0 and self._any_bad_segment(motion_ids, start_frames, end_frames, failed):
+            # one host sync above; the checks below name what is wrong
             self._check_motion_ids(motion_ids)
             self._check_frames("start_frames", motion_ids, start_frames)
             self._check_frames("end_frames", motion_ids, end_frames)
@@ -224,9 +225,8 @@ class AdaptiveSampler:
 
         lay = self.layout
         motion_ids = motion_ids.long()
-        shift = self._slots.pad * motion_ids
-        start_slots = lay.bins_of(motion_ids, start_frames.long()) + shift
-        end_slots = lay.bins_of(motion_ids, end_frames.long()) + shift
+        frames = torch.stack((start_frames, end_frames)).long()
+        start_slots, end_slots = self._slots.slot_offsets[motion_ids] + lay.local_bins_of(motion_ids, frames)
         weight = self._lazy_weight(self._clock + 1)
         fail = failed.to(torch.float64) * weight
         last = end_slots if self.cfg.attribution == "failure" else start_slots
@@ -276,7 +276,7 @@ class AdaptiveSampler:
 
         cdf = self._cdf
         if motion_ids is None:
-            slots = kernels.draw_bins(cdf, torch.zeros_like(u), cdf[-1:], u).clamp_max_(self._last_real_slot)
+            slots = torch.searchsorted(cdf, u.mul_(cdf[-1]), right=True).clamp_max_(self._last_real_slot)
         else:
             first = self._slots.slot_offsets[motion_ids]
             last = first + lay.bins_per_motion[motion_ids] - 1
@@ -621,6 +621,17 @@ class AdaptiveSampler:
         if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
             raise TypeError(f"{name} must be an integer tensor, got dtype {t.dtype}")
         return t.shape[0]
+
+    def _any_bad_segment(
+        self, motion_ids: torch.Tensor, start_frames: torch.Tensor, end_frames: torch.Tensor, failed: torch.Tensor
+    ) -> bool:
+        """Whether any value of a record() call is out of range (one host sync)."""
+        bad = (motion_ids < 0) | (motion_ids >= self.layout.num_motions)
+        limit = self.layout.num_frames[motion_ids.clamp(0, self.layout.num_motions - 1).long()]
+        bad |= (start_frames < 0) | (end_frames < start_frames) | (end_frames >= limit)
+        if failed.is_floating_point():
+            bad |= ~((failed >= 0) & (failed <= 1))
+        return bool(bad.any())
 
     def _check_motion_ids(self, motion_ids: torch.Tensor) -> None:
         bad = (motion_ids < 0) | (motion_ids >= self.layout.num_motions)

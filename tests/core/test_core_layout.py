@@ -1,5 +1,6 @@
 """Hand-computed bins: partial last bins, varying fps, bin widths that are not whole frames, BeyondMimic's layout."""
 
+import random
 from fractions import Fraction
 
 import pytest
@@ -92,3 +93,26 @@ def test_sampler_layout_uses_config_bin_width():
     assert s.layout.bin_num_frames.tolist() == [25, 25, 25, 25, 15, 15, 15]
     assert s.num_bins == 7
     assert s.num_motions == 2
+
+
+@pytest.mark.parametrize("bin_layout", ["duration", "beyondmimic"])
+def test_bins_of_is_the_inverse_of_the_bin_starts(bin_layout):
+    """The arithmetic frame -> bin map agrees with the bin starts for every frame of many layouts, including
+    frame rates and bin widths that are not exact in binary (24 fps x 0.1 s = 2.4000000000000004 frames)."""
+    rng = random.Random(0)
+    checked = 0
+    for _ in range(400):
+        frames = [rng.randint(1, 400) for _ in range(rng.randint(1, 4))]
+        fps = [rng.choice([24, 25, 29.97, 30, 50, 59.94, 60, 120, rng.uniform(5, 200)]) for _ in frames]
+        duration = rng.choice([1.0, 1 / 3, 0.5, 0.2, 2.0, 0.1, rng.uniform(0.05, 3)])
+        try:
+            lay = MotionLayout(frames, fps, bin_duration_s=duration, bin_layout=bin_layout)
+        except ValueError:  # fewer than one frame per bin
+            continue
+        motion = torch.repeat_interleave(torch.arange(len(frames)), lay.num_frames)
+        local = torch.cat([torch.arange(t) for t in frames])
+        starts = lay.bin_start_frame + lay.frame_offsets[lay.bin_motion]
+        expected = torch.searchsorted(starts, lay.frame_offsets[motion] + local, right=True) - 1
+        assert torch.equal(lay.bins_of(motion, local), expected), (frames, fps, duration)
+        checked += 1
+    assert checked > 300
