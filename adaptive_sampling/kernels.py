@@ -18,12 +18,24 @@ def exponential_taps(kernel_size: int, decay: float) -> list[float]:
     return [t / total for t in taps]
 
 
-def failure_rate(failures: torch.Tensor, visits: torch.Tensor, prior_rate: float, prior_visits: float) -> torch.Tensor:
+def failure_rate(
+    failures: torch.Tensor,
+    visits: torch.Tensor,
+    prior_rate: float,
+    prior_visits: float,
+    *,
+    out: torch.Tensor | None = None,
+    work: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Smoothed failure rate with a Beta-style prior: ``(F + r0 * n0) / (N + n0)``.
 
-    An unvisited bin gets ``r0``; a bin visited often tends to ``F / N``. Shape: (B,).
+    An unvisited bin gets ``r0``; a bin visited often tends to ``F / N``. With ``out`` and ``work`` (buffers of the
+    result's shape and dtype) nothing is allocated. Shape: (B,).
     """
-    return (failures + prior_rate * prior_visits) / (visits + prior_visits)
+    if out is None or work is None:
+        return (failures + prior_rate * prior_visits) / (visits + prior_visits)
+    out.copy_(failures).add_(prior_rate * prior_visits)
+    return out.div_(work.copy_(visits).add_(prior_visits))
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,9 @@ class PaddedSlots:
         return cls(pad, num_slots, slot_offsets, slot_of_bin, slot_motion, slot_bin, pad_slots, pad_source, diff_slots)
 
 
-def lookahead_smooth(values: torch.Tensor, taps: Sequence[float], slots: PaddedSlots) -> torch.Tensor:
+def lookahead_smooth(
+    values: torch.Tensor, taps: Sequence[float], slots: PaddedSlots, *, out: torch.Tensor | None = None
+) -> torch.Tensor:
     """Look-ahead ("non-causal") kernel inside each clip: ``out[b] = sum_u taps[u] * values[min(b + u, last_b)]``.
 
     A high value at bin ``b + u`` raises the bins *before* it, where a policy can still recover. Beyond the clip's
@@ -96,17 +110,18 @@ def lookahead_smooth(values: torch.Tensor, taps: Sequence[float], slots: PaddedS
         values: Per-slot values; spare slots are overwritten. Shape: (S,).
         taps: Kernel taps, from :func:`exponential_taps`; ``len(taps) - 1 <= slots.pad``.
         slots: The padded layout of ``values``.
+        out: Optional buffer for the result (not ``values``).
 
     Returns:
         Smoothed values, zero on spare slots. Shape: (S,).
     """
     kernel_size = len(taps)
+    out = torch.empty_like(values) if out is None else out
     if kernel_size == 1:
-        out = values * taps[0]
+        torch.mul(values, taps[0], out=out)
     else:
         values[slots.pad_slots] = values[slots.pad_source]
         length = values.numel() - kernel_size + 1
-        out = torch.empty_like(values)
         head = out[:length]
         torch.mul(values[:length], taps[0], out=head)
         for u in range(1, kernel_size):

@@ -115,6 +115,11 @@ class AdaptiveSampler:
             self._slot_start_frame = self._to_slots(lay.bin_start_frame)
             self._slot_num_frames = self._to_slots(lay.bin_num_frames, fill=1)
             self._last_real_slot = num_slots - slots.pad - 1
+            self._clip_last_slot = slots.slot_offsets[1:] - 1
+            # work buffers of the rebuild: fresh multi-MB temporaries would cost page faults every rebuild
+            self._work64 = torch.empty((2, num_slots), dtype=torch.float64, device=dev)
+            self._work32 = torch.empty((3, num_slots), dtype=torch.float32, device=dev)
+            self._work_bool = torch.empty(num_slots, dtype=torch.bool, device=dev)
             # merged statistics; an event of step j weighs (1 - alpha)^-(j - t0) (lazy decay)
             self._failures = torch.zeros(num_slots, dtype=torch.float64, device=dev)
             self._visits = torch.zeros(num_slots, dtype=torch.float64, device=dev)
@@ -531,11 +536,12 @@ class AdaptiveSampler:
         # Visits are the running sum of the difference array inside each clip. Entries of different lazy weights
         # do not cancel exactly, so the sum restarts from the previous clip's end (no residue carries into other
         # clips) and is clamped at 0 (no residue below 0 after a segment's end).
-        running = torch.cumsum(self._pending_visit_diff, 0)
-        clip_end = running[self._slots.slot_offsets[1:] - 1]
+        running = torch.cumsum(self._pending_visit_diff, 0, out=self._work64[0])
+        clip_end = running[self._clip_last_slot]
         base = torch.cat((clip_end.new_zeros(1), clip_end[:-1]))
-        pending_visits = running.sub_(base[self._slots.slot_motion]).clamp_min_(0.0)
-        self._visited |= pending_visits > 0.5  # every pending visit weighs >= 1
+        pending_visits = running.sub_(torch.index_select(base, 0, self._slots.slot_motion, out=self._work64[1]))
+        pending_visits.clamp_min_(0.0)
+        self._visited.logical_or_(torch.gt(pending_visits, 0.5, out=self._work_bool))  # a pending visit weighs >= 1
         self._failures.add_(self._pending_failures)
         self._visits.add_(pending_visits)
         self._totals.add_(self._pending_totals)
@@ -559,17 +565,17 @@ class AdaptiveSampler:
         """Recompute the distribution and its CDF from the merged statistics, in place. O(bins)."""
         cfg = self.cfg
         decay = self._decay()
-        failures, visits = self._failures, self._visits
+        score, work, smoothed = self._work32
         if cfg.statistic == "rate":
             # (F d + r0 n0) / (N d + n0) with the decay d applied through the prior: one pass fewer
-            score = kernels.failure_rate(
-                failures.float(), visits.float(), cfg.rate_prior, cfg.rate_prior_visits / decay
+            kernels.failure_rate(
+                self._failures, self._visits, cfg.rate_prior, cfg.rate_prior_visits / decay, out=score, work=work
             )
         else:
-            score = (failures * (decay * cfg.ema_alpha if cfg.ema_alpha > 0 else decay)).float()
+            score.copy_(self._failures).mul_(decay * cfg.ema_alpha if cfg.ema_alpha > 0 else decay)
         if cfg.additive_uniform_ratio > 0:
             score.add_(self._additive)
-        smoothed = kernels.lookahead_smooth(score, self._taps, self._slots)
+        kernels.lookahead_smooth(score, self._taps, self._slots, out=smoothed)
         if cfg.statistic == "rate":
             smoothed.mul_(self._bin_width)  # a rate is per unit time: a partial last bin gets its share of a bin
         total = smoothed.sum()
