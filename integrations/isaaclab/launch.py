@@ -171,42 +171,13 @@ def print_sampler(sampler: Any, header: str = "sampler") -> dict[str, float]:
 
 
 def write_heatmap(sampler: Any, path: str | os.PathLike) -> pathlib.Path:
-    """Write the sampler's (motion x bin) probability heatmap as a PNG and return its path."""
+    """Write the sampler's (motion x bin) probability and failure-rate heatmap as a PNG, atomically."""
+    from adaptive_sampling.plot import plot_sampler
+
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        from adaptive_sampling import plot as core_plot
-    except ImportError:
-        core_plot = None
-    if core_plot is not None and hasattr(core_plot, "heatmap"):
-        core_plot.heatmap(sampler, path)
-        return path
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    tables = sampler.tables()
-    prob = tables["probability"].detach().cpu().double()
-    fail = tables["failure_rate"].detach().cpu().double()
-    names = sampler.layout.motion_names
-    bin_s = float(sampler.cfg.bin_duration_s)
-    height = 1.2 + 0.35 * len(names)
-    fig, axes = plt.subplots(1, 2, figsize=(12, height), squeeze=False)
-    cmap = matplotlib.colormaps["magma"].with_extremes(bad="0.85")  # bins past a clip's end in light grey
-    for ax, table, title in ((axes[0, 0], prob, "start probability"), (axes[0, 1], fail, "failure rate")):
-        masked = np.ma.masked_invalid(table.numpy())
-        image = ax.imshow(masked, aspect="auto", interpolation="nearest", cmap=cmap)
-        ax.set_yticks(range(len(names)), names)
-        ax.set_xlabel(f"bin ({bin_s:g} s each)")
-        ax.set_title(title)
-        fig.colorbar(image, ax=ax)
-    fig.suptitle(f"adaptive sampler after {sampler.clock} env steps")
-    fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    plot_sampler(sampler, str(tmp), title=f"adaptive sampler after {sampler.clock} env steps")
     os.replace(tmp, path)
     return path
 
