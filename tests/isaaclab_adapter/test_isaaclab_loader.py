@@ -266,3 +266,29 @@ def test_demo_motions_load_against_the_g1_names():
     assert lib.joint_pos.shape[1] == 29 and lib.body_pos_w.shape[1] == 30
     assert lib.body_names[0] == "pelvis"
     assert len(set(lib.num_frames.tolist())) > 1
+
+
+def test_loader_accepts_files_converted_by_the_motion_tools(tmp_path):
+    """A retargeted CSV converted by `adaptive-sampling motions convert` (MuJoCo FK, names) loads into the adapter's
+    motion library, mapped by name to a robot whose joint order differs, resampled from 30 fps to 50 Hz, with the
+    body states equal to the converted file's (same bodies, same names, wxyz kept)."""
+    pytest.importorskip("mujoco")
+    from adaptive_sampling_motions.cli import main as motions_cli
+    from adaptive_sampling_motions.demo import write_demo_motions
+
+    csv_dir = tmp_path / "csv"
+    write_demo_motions(tmp_path / "npz", csv_dir=csv_dir)
+    csv = next(csv_dir.glob("slow_squat_30fps.csv"))
+    out = tmp_path / "converted" / "slow_squat.npz"
+    assert motions_cli(["convert", str(csv), "-o", str(out)]) == 0
+    converted = np.load(out)
+    joint_names = [str(n) for n in converted["joint_names"]][::-1]  # a robot with the joints in another order
+    library = MotionLibrary.load(out, fps=50.0, joint_names=joint_names)
+    assert library.motion_names == ["slow_squat"]
+    assert library.source_fps == [30.0]
+    duration = (converted["joint_pos"].shape[0] - 1) / 30.0
+    assert library.num_frames.tolist() == [round(duration * 50.0) + 1]
+    # frame 0 is not interpolated: joints arrive reversed by name, bodies unchanged
+    np.testing.assert_allclose(library.joint_pos[0].numpy(), converted["joint_pos"][0][::-1], atol=1e-6)
+    np.testing.assert_allclose(library.body_pos_w[0].numpy(), converted["body_pos_w"][0], atol=1e-6)
+    np.testing.assert_allclose(library.body_quat_w[0].numpy(), converted["body_quat_w"][0], atol=1e-6)
