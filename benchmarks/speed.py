@@ -1,0 +1,1018 @@
+"""Speed benchmark: the adaptive sampler against a per-motion loop, BeyondMimic's step and one memory pass.
+
+Scales (motions x bins per motion, resets per step):
+
+- S1: 1 motion x 60 bins, 4,096 resets (BeyondMimic's case)
+- S2: 100 motions x 30..300 bins, 4,096 resets
+- S3: 10,000 motions x 10..600 bins (~3M bins), 4,096 resets
+- S4: 10,000 motions, 1,000,000 bins, 65,536 resets
+
+Measured for the library (``adaptive_sampling.AdaptiveSampler``): ``record`` (one step's ended segments, as many as
+resets), ``rebuild``, ``sample`` (one step's resets) and the amortised step ``record + sample + step()`` with the
+configured ``rebuild_every`` (``step()`` timed with rebuilds switched off, plus ``rebuild / rebuild_every``; the same
+cycle is also timed directly as a cross-check). Baselines, written here from the published formulas
+(``../shared/ANCHORS.md``) and measured in the same run:
+
+- ``loop``: BeyondMimic's step generalised to many motions the natural way - per motion a bincount + EMA of its
+  failures, replicate-pad + conv1d with the look-ahead kernel, normalise, and a multinomial draw for the resets that
+  picked the motion, in a Python loop. It computes the *same distribution* as the timed library config, and the
+  ``max rel|dp|`` column checks that at every scale.
+- ``bm_step``: BeyondMimic's single-motion step over all bins of the scale as one clip (bincount, dense EMA,
+  replicate-pad + conv1d, normalise, multinomial).
+- ``bandwidth``: one in-place read + write pass over a float32 tensor with one entry per bin (the physical floor of
+  any rebuild).
+
+At S4 it also checks that sampling is exact: a chi-square goodness-of-fit test of sampled bin frequencies against
+the probabilities (tiny bins pooled so every expected count is >= 5), and a tail that holds 0.03% of the mass spread
+over half a million bins (each below float32's resolution of a CDF near 1), which ``torch.multinomial`` on the
+float32 table never draws.
+
+The library is timed as configured by default (``validate_args=True``, value checks with a host sync) and, in the
+"no checks" column, with ``validate_args=False``. ``--profile`` adds an op-by-op ``torch.profiler`` breakdown of
+``record``, ``rebuild`` and ``sample`` per scale (printed, and stored in the JSON).
+
+Run: ``OMP_NUM_THREADS=1 python benchmarks/speed.py [--device cpu|cuda] [--threads 1] [--quick] [--scales S1,S3]
+[--profile] [--out PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.benchmark import Timer
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+FPS = 50.0
+"""Frame rate of every synthetic clip; with 1 s bins a bin holds 50 frames (the last one of a clip fewer)."""
+
+FAIL_PROB_HARD = 0.5
+FAIL_PROB_EASY = 0.02
+HARD_BIN_SHARE = 0.05
+"""Synthetic failures: 5% of the bins are hard (a segment ending there failed with probability 0.5), the rest 0.02."""
+
+TAIL_MASS = 3e-4
+"""Prior mass of the S4 tail motions (the tiny-tail check)."""
+
+
+# ---------------------------------------------------------------------------------------------------- scales
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One benchmark scale."""
+
+    name: str
+    num_motions: int
+    min_bins: int
+    max_bins: int
+    resets: int
+    total_bins: int | None = None
+    """If set, bins per motion are adjusted to sum to exactly this."""
+
+    def bins_per_motion(self, generator: torch.Generator) -> torch.Tensor:
+        """Bins of each motion, uniform in ``[min_bins, max_bins]`` (then fixed up to ``total_bins``). Shape: (M,)."""
+        bins = torch.randint(self.min_bins, self.max_bins + 1, (self.num_motions,), generator=generator)
+        if self.total_bins is not None:
+            diff = self.total_bins - int(bins.sum())
+            step = 1 if diff > 0 else -1
+            i = 0
+            while diff != 0:
+                j = i % self.num_motions
+                if self.min_bins <= int(bins[j]) + step <= self.max_bins:
+                    bins[j] += step
+                    diff -= step
+                i += 1
+        return bins
+
+
+SCALES = [
+    Scale("S1", 1, 60, 60, 4096),
+    Scale("S2", 100, 30, 300, 4096),
+    Scale("S3", 10_000, 10, 600, 4096),
+    Scale("S4", 10_000, 20, 180, 65_536, total_bins=1_000_000),
+]
+
+
+def make_library(bins: torch.Tensor, generator: torch.Generator) -> list[int]:
+    """Frames per clip so that clip ``m`` has exactly ``bins[m]`` one-second bins at 50 fps, the last one partial."""
+    last = torch.randint(1, int(FPS) + 1, bins.shape, generator=generator)
+    return ((bins - 1) * int(FPS) + last).tolist()
+
+
+@dataclass
+class Events:
+    """One step's ended segments and the flat bin of each end frame. Shape of every tensor: (E,)."""
+
+    motion_ids: torch.Tensor
+    start_frames: torch.Tensor
+    end_frames: torch.Tensor
+    failed: torch.Tensor
+    end_bins: torch.Tensor
+
+
+def make_events(
+    num_events: int, num_frames: torch.Tensor, hard: torch.Tensor, bin_of: Callable, generator: torch.Generator
+) -> Events:
+    """Random ended segments: a uniform motion, a start frame, an end frame after it, failures from the hard bins."""
+    num_motions = num_frames.numel()
+    motion_ids = torch.randint(0, num_motions, (num_events,), generator=generator)
+    length = num_frames[motion_ids]
+    start = (torch.rand(num_events, generator=generator, dtype=torch.float64) * length).long()
+    end = start + (torch.rand(num_events, generator=generator, dtype=torch.float64) * (length - start)).long()
+    end_bins = bin_of(motion_ids, end)
+    prob = torch.where(hard[end_bins], FAIL_PROB_HARD, FAIL_PROB_EASY)
+    failed = torch.rand(num_events, generator=generator) < prob
+    return Events(motion_ids, start, end, failed, end_bins)
+
+
+def events_to(ev: Events, device: torch.device) -> Events:
+    return Events(
+        *(getattr(ev, f).to(device) for f in ("motion_ids", "start_frames", "end_frames", "failed", "end_bins"))
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- baselines
+
+
+class LoopBaseline:
+    """BeyondMimic's sampler generalised to M motions with a Python loop over motions.
+
+    It implements the library's formula for ``statistic="count"``, ``attribution="failure"``, ``bin_layout="duration"``
+    and ``max_motion_share=1``: per motion ``q_m <- (1 - alpha) q_m + alpha c_m`` every step (``c_m`` the failures
+    that ended in each bin this step), score ``x_m = q_m + a / B_m`` (BeyondMimic's additive term), look-ahead
+    ``s_m = conv1d(pad(x_m, (0, K - 1), "replicate"), gamma^u / sum)``, failure part ``s / sum_m sum(s_m)``, true
+    mixture with the prior ``lambda * w_m * frames_b / T_m`` (uniform in time), then per motion normalised, and
+    sampled in two stages: the motion by its mass, then the bin inside it by ``torch.multinomial``.
+
+    Args:
+        bins_per_motion: Shape: (M,).
+        num_frames: Shape: (M,).
+        motion_prior: Prior mass of each motion (sums to 1). Shape: (M,).
+    """
+
+    def __init__(
+        self,
+        bins_per_motion: torch.Tensor,
+        num_frames: torch.Tensor,
+        motion_prior: torch.Tensor,
+        *,
+        ema_alpha: float,
+        kernel_size: int,
+        kernel_decay: float,
+        uniform_ratio: float,
+        additive_uniform_ratio: float,
+        device: torch.device,
+        generator: torch.Generator,
+    ) -> None:
+        self.device = device
+        self.generator = generator
+        self.alpha = ema_alpha
+        self.uniform_ratio = uniform_ratio
+        self.bins = bins_per_motion.tolist()
+        self.num_motions = len(self.bins)
+        self.num_frames = num_frames.to(device)
+        self.frames_per_bin = FPS
+        self.additive = [additive_uniform_ratio / b for b in self.bins]
+        # the prior is uniform in time inside a motion: a partial last bin gets its share of the frames
+        self.prior_per_bin = []
+        for w, b, t in zip(motion_prior.tolist(), self.bins, num_frames.tolist(), strict=True):
+            frames = torch.full((b,), self.frames_per_bin, dtype=torch.float64)
+            frames[-1] = t - self.frames_per_bin * (b - 1)
+            self.prior_per_bin.append((w * frames / t).to(device=device, dtype=torch.float32))
+        self.motion_prior = motion_prior.to(device=device, dtype=torch.float32)
+        taps = torch.tensor([kernel_decay**u for u in range(kernel_size)], dtype=torch.float32)
+        self.kernel = (taps / taps.sum()).view(1, 1, -1).to(device)
+        self.pad = kernel_size - 1
+        self.q = [torch.zeros(b, device=device) for b in self.bins]
+        self.smoothed: list[torch.Tensor] = [torch.zeros(b, device=device) for b in self.bins]
+        self.cond: list[torch.Tensor] = [torch.full((b,), 1.0 / b, device=device) for b in self.bins]
+        self.motion_mass = self.motion_prior.clone()
+
+    def update(self, motion_ids: torch.Tensor, end_frames: torch.Tensor, failed: torch.Tensor) -> None:
+        """BeyondMimic's per-step statistics, per motion: bincount of failure bins and the dense EMA."""
+        fail_motion = motion_ids[failed]
+        fail_bin = torch.div(end_frames[failed], self.frames_per_bin, rounding_mode="floor").long()
+        order = torch.argsort(fail_motion, stable=True)
+        counts = torch.bincount(fail_motion, minlength=self.num_motions).tolist()
+        chunks = fail_bin[order].split(counts)
+        keep = 1.0 - self.alpha
+        for m in range(self.num_motions):
+            q = self.q[m].mul_(keep)
+            if counts[m]:
+                q.add_(torch.bincount(chunks[m], minlength=self.bins[m]), alpha=self.alpha)
+
+    def rebuild(self) -> None:
+        """Per motion: additive term, replicate pad, conv1d, then the mixture and a per-motion normalisation."""
+        sums = []
+        for m in range(self.num_motions):
+            x = self.q[m] + self.additive[m]
+            x = F.pad(x.view(1, 1, -1), (0, self.pad), mode="replicate")
+            s = F.conv1d(x, self.kernel).view(-1)
+            self.smoothed[m] = s
+            sums.append(s.sum())
+        score = torch.stack(sums)
+        total = score.sum()
+        if bool(total > 0):
+            fail_share = (1.0 - self.uniform_ratio) / total
+            mass = score * fail_share + self.uniform_ratio * self.motion_prior
+        else:  # no failures yet: the failure part falls back to the prior
+            fail_share = torch.zeros_like(total)
+            mass = self.motion_prior.clone()
+        self.motion_mass = mass
+        prior_scale = self.uniform_ratio if bool(total > 0) else 1.0
+        # p(b | m) = (fail_share * s_b + prior_scale * prior_b) / mass_m, two ops per motion
+        scale = (fail_share / mass).tolist()
+        offset = (prior_scale / mass).tolist()
+        for m in range(self.num_motions):
+            self.cond[m] = self.smoothed[m].mul(scale[m]).add_(self.prior_per_bin[m], alpha=offset[m])
+
+    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Motion by its mass, then per motion its bins by ``torch.multinomial``; a uniform frame inside the bin."""
+        motion_ids = torch.multinomial(self.motion_mass, n, replacement=True, generator=self.generator)
+        order = torch.argsort(motion_ids, stable=True)
+        counts = torch.bincount(motion_ids, minlength=self.num_motions).tolist()
+        chunks = []
+        for m, c in enumerate(counts):
+            if c:
+                chunks.append(torch.multinomial(self.cond[m], c, replacement=True, generator=self.generator))
+        bins = torch.empty(n, dtype=torch.int64, device=self.device)
+        bins[order] = torch.cat(chunks)
+        u = torch.rand(n, device=self.device, generator=self.generator)
+        frames = ((bins + u) * self.frames_per_bin).long()
+        frames = torch.minimum(frames, self.num_frames[motion_ids] - 1)
+        return motion_ids, frames
+
+    def step(self, motion_ids: torch.Tensor, end_frames: torch.Tensor, failed: torch.Tensor, n: int) -> None:
+        """One environment step: statistics, distribution, the resets' draws (BeyondMimic recomputes every step)."""
+        self.update(motion_ids, end_frames, failed)
+        self.rebuild()
+        self.sample(n)
+
+    def probabilities(self) -> torch.Tensor:
+        """Flat table ``mass_m * p(b | m)`` in motion order. Shape: (B,)."""
+        return torch.cat([c * self.motion_mass[m] for m, c in enumerate(self.cond)])
+
+
+class BeyondMimicStep:
+    """BeyondMimic's single-motion step over ``num_bins`` bins of one clip of ``num_frames`` frames.
+
+    Per step: the bin of each failed episode's last frame, ``bincount``, the dense EMA, the additive term, replicate
+    pad + ``conv1d``, normalise, ``torch.multinomial`` and the start frame ``((bin + U) / B * (T - 1))``.
+    """
+
+    def __init__(
+        self,
+        num_bins: int,
+        num_frames: int,
+        *,
+        ema_alpha: float,
+        kernel_size: int,
+        kernel_decay: float,
+        uniform_ratio: float,
+        device: torch.device,
+        generator: torch.Generator,
+    ) -> None:
+        self.num_bins = num_bins
+        self.num_frames = num_frames
+        self.alpha = ema_alpha
+        self.uniform_ratio = uniform_ratio
+        self.device = device
+        self.generator = generator
+        taps = torch.tensor([kernel_decay**u for u in range(kernel_size)], dtype=torch.float32)
+        self.kernel = (taps / taps.sum()).view(1, 1, -1).to(device)
+        self.pad = kernel_size - 1
+        self.failed_count = torch.zeros(num_bins, device=device)
+
+    def step(self, end_frames: torch.Tensor, failed: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        bins_of_end = torch.clamp((end_frames * self.num_bins) // self.num_frames, 0, self.num_bins - 1)
+        current = torch.bincount(bins_of_end[failed], minlength=self.num_bins)
+        self.failed_count = self.alpha * current + (1 - self.alpha) * self.failed_count
+        p = self.failed_count + self.uniform_ratio / float(self.num_bins)
+        p = F.pad(p.view(1, 1, -1), (0, self.pad), mode="replicate")
+        p = F.conv1d(p, self.kernel).view(-1)
+        p = p / p.sum()
+        bins = torch.multinomial(p, n, replacement=True, generator=self.generator)
+        u = torch.rand(n, device=self.device, generator=self.generator)
+        frames = ((bins + u) / self.num_bins * (self.num_frames - 1)).long()
+        return bins, frames
+
+
+def bandwidth_pass(x: torch.Tensor) -> None:
+    """One in-place read + write pass over every element."""
+    x.mul_(0.999)
+
+
+class ColdBandwidth:
+    """The same pass, round-robin over enough copies (>= 64 MiB in all) that each call finds its tensor out of cache.
+
+    Reported for information only: the target compares against the warm pass above.
+    """
+
+    def __init__(self, num_bins: int, device: torch.device) -> None:
+        copies = max(2, math.ceil((64 << 20) / (4 * num_bins)))
+        self.tensors = [torch.rand(num_bins, device=device) for _ in range(copies)]
+        self.i = 0
+
+    def __call__(self) -> None:
+        self.i = (self.i + 1) % len(self.tensors)
+        self.tensors[self.i].mul_(0.999)
+
+
+# ---------------------------------------------------------------------------------------------------- timing
+
+
+def measure(fns: dict[str, Callable[[], Any]], *, min_run_time: float, repeats: int, threads: int) -> dict[str, dict]:
+    """Median seconds per call of each function, with ``repeats`` interleaved rounds of ``blocked_autorange``.
+
+    Returns ``{name: {"median_s", "rounds_s"}}``; the median is over the per-round medians.
+    """
+    rounds: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            timer = Timer(stmt="fn()", globals={"fn": fn}, num_threads=threads, label=name)
+            rounds[name].append(timer.blocked_autorange(min_run_time=min_run_time).median)
+    return {name: {"median_s": statistics.median(v), "rounds_s": v} for name, v in rounds.items()}
+
+
+def profile_calls(
+    fns: dict[str, Callable[[], Any]], device: torch.device, log: Callable[[str], None], label: str, calls: int = 10
+) -> dict[str, list[dict[str, Any]]]:
+    """Op-level profile (``torch.profiler``) of each call: the ops that cost most, per call, printed and returned."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, fn in fns.items():
+        for _ in range(3):
+            fn()
+        with profile(activities=activities) as prof:
+            for _ in range(calls):
+                fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+        rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+        total = sum(e.self_cpu_time_total for e in rows) / calls
+        top = [
+            {
+                "op": e.key,
+                "calls_per_call": e.count / calls,
+                "self_cpu_us_per_call": e.self_cpu_time_total / calls,
+                "share": e.self_cpu_time_total / calls / max(total, 1e-9),
+            }
+            for e in rows[:8]
+        ]
+        out[name] = top
+        ops = ", ".join(f"{r['op']} x{r['calls_per_call']:g} {r['self_cpu_us_per_call']:.0f} us" for r in top[:6])
+        log(f"  profile {label} {name}: {total:.0f} us/call (profiled); {ops}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- exactness
+
+
+def pool_groups(expected: torch.Tensor, min_expected: float = 5.0) -> torch.Tensor:
+    """Group consecutive bins so that every group's expected count is >= ``min_expected``.
+
+    Greedy left to right; a short last group joins the one before. Shape: (B,) -> (B,) group ids.
+    """
+    exp = expected.tolist()
+    groups = [0] * len(exp)
+    g, acc = 0, 0.0
+    for i, e in enumerate(exp):
+        groups[i] = g
+        acc += e
+        if acc >= min_expected:
+            g += 1
+            acc = 0.0
+    out = torch.tensor(groups, dtype=torch.int64)
+    if acc < min_expected and g > 0:  # last group short (or empty): merge with the previous one
+        out[out == g] = g - 1
+    return out
+
+
+def chi_square(counts: torch.Tensor, probs: torch.Tensor, min_expected: float = 5.0) -> dict[str, float]:
+    """Chi-square goodness of fit of bin counts against probabilities, tiny bins pooled. Shape: (B,), (B,)."""
+    counts = counts.double().cpu()
+    probs = probs.double().cpu()
+    probs = probs / probs.sum()
+    total = float(counts.sum())
+    expected = probs * total
+    groups = pool_groups(expected, min_expected)
+    num_groups = int(groups.max()) + 1
+    obs_g = torch.zeros(num_groups, dtype=torch.float64).index_add_(0, groups, counts)
+    exp_g = torch.zeros(num_groups, dtype=torch.float64).index_add_(0, groups, expected)
+    stat = float(((obs_g - exp_g) ** 2 / exp_g).sum())
+    dof = num_groups - 1
+    p_value = float(
+        torch.special.gammaincc(
+            torch.tensor(dof / 2.0, dtype=torch.float64), torch.tensor(stat / 2.0, dtype=torch.float64)
+        )
+    )
+    return {
+        "statistic": stat,
+        "dof": dof,
+        "groups": num_groups,
+        "min_expected": float(exp_g.min()),
+        "p_value": p_value,
+        "samples": int(total),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- machine
+
+
+def machine_info(device: torch.device, threads: int) -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": str(device),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "load_average_at_start": list(os.getloadavg()),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def peak_rss_gib() -> float | None:
+    """Peak resident memory of this process (None where the resource module is missing)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return kib / 2**30 if sys.platform == "darwin" else kib / 2**20
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+
+def bench_cfg(sampler_module: Any, **overrides: Any) -> Any:
+    """The timed library configuration: a formula the loop baseline implements exactly.
+
+    BeyondMimic's statistic (EMA of failure counts at the failure bin) and its old 3-tap look-ahead kernel, with the
+    library's true mixture floor (``uniform_ratio=0.1``) and multi-motion prior; ``rebuild_every`` stays at the
+    library default.
+    """
+    values: dict[str, Any] = dict(
+        statistic="count",
+        attribution="failure",
+        bin_layout="duration",
+        ema_alpha=0.001,
+        kernel_size=3,
+        kernel_decay=0.8,
+        uniform_ratio=0.1,
+        additive_uniform_ratio=0.0,
+        prior="motion",
+        seed=0,
+    )
+    values.update(overrides)
+    return sampler_module.AdaptiveSamplerCfg(**values)
+
+
+def warm_up(sampler: Any, loop: LoopBaseline, events: list[Events], steps: int) -> None:
+    """Feed the same steps to the sampler and the loop (record + step), then rebuild both."""
+    for i in range(steps):
+        ev = events[i % len(events)]
+        sampler.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed)
+        sampler.step()
+        loop.update(ev.motion_ids, ev.end_frames, ev.failed)
+    sampler.rebuild()
+    loop.rebuild()
+
+
+def compare(ours: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
+    ours = ours.double().cpu()
+    ref = ref.double().cpu()
+    abs_diff = (ours - ref).abs()
+    rel = float((abs_diff / ref.abs().clamp_min(1e-30)).max())
+    return {
+        "max_abs_diff": float(abs_diff.max()),
+        "max_rel_diff": rel,
+        "ok": bool(rel <= 1e-4 and ours.numel() == ref.numel()),
+    }
+
+
+def run_scale(
+    scale: Scale, sm: Any, device: torch.device, args: argparse.Namespace, log: Callable[[str], None]
+) -> dict[str, Any]:
+    gen = torch.Generator().manual_seed(1234 + int(scale.name[1:]))
+    bins = scale.bins_per_motion(gen)
+    num_frames = make_library(bins, gen)
+    names = [f"clip_{i:05d}" for i in range(scale.num_motions)]
+    cfg = bench_cfg(sm)
+    sampler = sm.AdaptiveSampler(
+        cfg, num_frames=num_frames, fps=[FPS] * scale.num_motions, motion_names=names, device=device
+    )
+    layout = sampler.layout
+    if layout.bins_per_motion.cpu().tolist() != bins.tolist():
+        raise RuntimeError(f"{scale.name}: the library's bin layout differs from the benchmark's")
+    num_bins = layout.num_bins
+    nf = torch.tensor(num_frames)
+    hard = torch.rand(num_bins, generator=gen) < HARD_BIN_SHARE
+    bin_offsets = layout.bin_offsets.cpu()
+
+    def bin_of(motion_ids: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        return bin_offsets[motion_ids] + torch.div(frames, int(FPS), rounding_mode="floor")
+
+    events = [make_events(scale.resets, nf, hard, bin_of, gen) for _ in range(4)]
+    lib_bins = layout.bins_of(events[0].motion_ids.to(device), events[0].end_frames.to(device)).cpu()
+    if not torch.equal(lib_bins, events[0].end_bins):
+        raise RuntimeError(f"{scale.name}: the library maps frames to bins differently from the benchmark")
+    events = [events_to(ev, device) for ev in events]
+
+    loop_gen = torch.Generator(device=device).manual_seed(7)
+    loop = LoopBaseline(
+        bins,
+        nf,
+        torch.full((scale.num_motions,), 1.0 / scale.num_motions),
+        ema_alpha=cfg.ema_alpha,
+        kernel_size=cfg.kernel_size,
+        kernel_decay=cfg.kernel_decay,
+        uniform_ratio=cfg.uniform_ratio,
+        additive_uniform_ratio=cfg.additive_uniform_ratio,
+        device=device,
+        generator=loop_gen,
+    )
+    t0 = time.perf_counter()
+    warm_up(sampler, loop, events, args.warm_steps)
+    check = compare(sampler.probabilities, loop.probabilities())
+    log(
+        f"  {scale.name}: {scale.num_motions} motions, {num_bins} bins; warm-up {time.perf_counter() - t0:.1f} s; "
+        f"max rel |dp| vs loop {check['max_rel_diff']:.2e}"
+    )
+
+    # a second sampler, rebuilds switched off, times step()'s per-step part; with validate_args=False it also times
+    # record and sample without the value checks (the library default checks them)
+    cfg_fast = bench_cfg(sm, rebuild_every=2**31 - 1, validate_args=False)
+    sampler_fast = sm.AdaptiveSampler(
+        cfg_fast, num_frames=num_frames, fps=[FPS] * scale.num_motions, motion_names=names, device=device
+    )
+    for i in range(args.warm_steps):
+        e = events[i % len(events)]
+        sampler_fast.record(e.motion_ids, e.start_frames, e.end_frames, e.failed)
+        sampler_fast.step()
+    sampler_fast.rebuild()
+    # the library's default configuration (failure rate with a prior, not the loop's count statistic): timed only
+    sampler_default = sm.AdaptiveSampler(
+        sm.AdaptiveSamplerCfg(seed=0),
+        num_frames=num_frames,
+        fps=[FPS] * scale.num_motions,
+        motion_names=names,
+        device=device,
+    )
+    for i in range(args.warm_steps):
+        e = events[i % len(events)]
+        sampler_default.record(e.motion_ids, e.start_frames, e.end_frames, e.failed)
+        sampler_default.step()
+    sampler_default.rebuild()
+    bm = BeyondMimicStep(
+        num_bins,
+        int(nf.sum()),
+        ema_alpha=cfg.ema_alpha,
+        kernel_size=cfg.kernel_size,
+        kernel_decay=cfg.kernel_decay,
+        uniform_ratio=0.1,
+        device=device,
+        generator=loop_gen,
+    )
+    flat = torch.rand(num_bins, device=device)
+    # BeyondMimic's frames are global over the single clip: map the events onto it
+    frame_offsets = layout.frame_offsets.to(device)
+    bm_end = frame_offsets[events[0].motion_ids] + events[0].end_frames
+    ev = events[0]
+    n = scale.resets
+    rebuild_every = cfg.rebuild_every
+
+    def ours_cycle() -> None:
+        for _ in range(rebuild_every):
+            sampler.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed)
+            sampler.sample(n)
+            sampler.step()
+
+    fns: dict[str, Callable[[], Any]] = {
+        "record": lambda: sampler.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed),
+        "rebuild": sampler.rebuild,
+        "sample": lambda: sampler.sample(n),
+        "step_no_rebuild": sampler_fast.step,
+        "record_no_validate": lambda: sampler_fast.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed),
+        "sample_no_validate": lambda: sampler_fast.sample(n),
+        "record_default_cfg": lambda: sampler_default.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed),
+        "rebuild_default_cfg": sampler_default.rebuild,
+        "sample_default_cfg": lambda: sampler_default.sample(n),
+        "cycle": ours_cycle,
+        "loop_step": lambda: loop.step(ev.motion_ids, ev.end_frames, ev.failed, n),
+        "loop_rebuild": loop.rebuild,
+        "bm_step": lambda: bm.step(bm_end, ev.failed, n),
+        "bandwidth": lambda: bandwidth_pass(flat),
+        "bandwidth_cold": ColdBandwidth(num_bins, device),
+    }
+    t0 = time.perf_counter()
+    timings = measure(fns, min_run_time=args.min_run_time, repeats=args.repeats, threads=args.threads)
+    t = {k: v["median_s"] for k, v in timings.items()}
+    t["cycle"] /= rebuild_every
+    amortised = t["record"] + t["sample"] + t["step_no_rebuild"] + t["rebuild"] / rebuild_every
+    amortised_nv = (
+        t["record_no_validate"] + t["sample_no_validate"] + t["step_no_rebuild"] + t["rebuild"] / rebuild_every
+    )
+    default_every = sampler_default.cfg.rebuild_every
+    amortised_default = (
+        t["record_default_cfg"]
+        + t["sample_default_cfg"]
+        + t["step_no_rebuild"]
+        + t["rebuild_default_cfg"] / default_every
+    )
+    log(f"  {scale.name}: timed in {time.perf_counter() - t0:.1f} s")
+
+    result: dict[str, Any] = {
+        "scale": scale.name,
+        "num_motions": scale.num_motions,
+        "num_bins": num_bins,
+        "bins_per_motion": [int(bins.min()), int(bins.max())],
+        "resets": n,
+        "rebuild_every": rebuild_every,
+        "times_s": {
+            **t,
+            "amortised_step": amortised,
+            "amortised_step_no_validate": amortised_nv,
+            "amortised_step_default_cfg": amortised_default,
+        },
+        "rounds_s": {k: v["rounds_s"] for k, v in timings.items()},
+        "ratios": {
+            "loop_over_step": t["loop_step"] / amortised,
+            "step_over_bm_step": amortised / t["bm_step"],
+            "step_no_validate_over_bm_step": amortised_nv / t["bm_step"],
+            "loop_over_step_no_validate": t["loop_step"] / amortised_nv,
+            "loop_over_step_default_cfg": t["loop_step"] / amortised_default,
+            "rebuild_over_bandwidth": t["rebuild"] / t["bandwidth"],
+            "rebuild_over_bandwidth_cold": t["rebuild"] / t["bandwidth_cold"],
+            "loop_rebuild_over_rebuild": t["loop_rebuild"] / t["rebuild"],
+            "cycle_over_amortised": t["cycle"] / amortised,
+        },
+        "correctness": check,
+    }
+    if args.profile:
+        result["profile"] = profile_calls(
+            {
+                "record": fns["record"],
+                "rebuild": sampler.rebuild,
+                "sample": fns["sample"],
+            },
+            device,
+            log,
+            scale.name,
+        )
+    if scale.name == "S4":
+        result["exactness"] = exactness_s4(sm, scale, bins, num_frames, names, hard, bin_of, gen, device, args, log)
+    return result
+
+
+def exactness_s4(
+    sm: Any,
+    scale: Scale,
+    bins: torch.Tensor,
+    num_frames: list[int],
+    names: list[str],
+    hard: torch.Tensor,
+    bin_of: Callable,
+    gen: torch.Generator,
+    device: torch.device,
+    args: argparse.Namespace,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Chi-square goodness of fit and the tiny-tail check at S4, on a sampler whose prior has a 0.03% tail.
+
+    The last half of the motions (about half the bins) gets a prior weight such that their total prior mass is
+    ``TAIL_MASS / uniform_ratio``; no failures are recorded there, so the tail's final mass is ``TAIL_MASS``, spread
+    so thinly (~6e-10 per bin) that a float32 CDF near 1 cannot resolve it.
+    """
+    m = scale.num_motions
+    head = m // 2
+    cfg = bench_cfg(sm, prior="weights")
+    weights = torch.ones(m, dtype=torch.float64)
+    tail_prior = TAIL_MASS / cfg.uniform_ratio
+    weights[head:] = tail_prior / (1 - tail_prior) * head / (m - head)
+    sampler = sm.AdaptiveSampler(
+        cfg, num_frames=num_frames, fps=[FPS] * m, motion_names=names, device=device, motion_weights=weights.tolist()
+    )
+    prior = weights / weights.sum()
+    loop = LoopBaseline(
+        bins,
+        torch.tensor(num_frames),
+        prior,
+        ema_alpha=cfg.ema_alpha,
+        kernel_size=cfg.kernel_size,
+        kernel_decay=cfg.kernel_decay,
+        uniform_ratio=cfg.uniform_ratio,
+        additive_uniform_ratio=cfg.additive_uniform_ratio,
+        device=device,
+        generator=torch.Generator(device=device).manual_seed(3),
+    )
+    nf = torch.tensor(num_frames)
+    events = []
+    for _ in range(4):
+        ev = make_events(scale.resets, nf, hard, bin_of, gen)
+        ev.failed &= ev.motion_ids < head  # the tail never fails
+        events.append(events_to(ev, device))
+    warm_up(sampler, loop, events, args.warm_steps)
+    probs = sampler.probabilities.double().cpu()
+    check = compare(probs, loop.probabilities())
+    tail_start = int(sampler.layout.bin_offsets[head])
+    tail_mass = float(probs[tail_start:].sum())
+
+    t0 = time.perf_counter()
+    counts = torch.zeros(probs.numel(), dtype=torch.float64)
+    draws = 0
+    while draws < args.exact_samples:
+        motion_ids, frames = sampler.sample(scale.resets)
+        flat = sampler.layout.bins_of(motion_ids, frames).cpu()
+        counts += torch.bincount(flat, minlength=probs.numel()).double()
+        draws += scale.resets
+    sample_s = time.perf_counter() - t0
+    chi = chi_square(counts, probs)
+    tail_count = float(counts[tail_start:].sum())
+    expected_tail = tail_mass * draws
+    z_tail = (tail_count - expected_tail) / math.sqrt(expected_tail * (1 - tail_mass))
+
+    mult_gen = torch.Generator(device=device).manual_seed(11)
+    p32 = sampler.probabilities.float()
+    mult_tail = 0
+    mult_draws = 0
+    while mult_draws < args.exact_samples:
+        b = torch.multinomial(p32, scale.resets, replacement=True, generator=mult_gen)
+        mult_tail += int((b >= tail_start).sum())
+        mult_draws += scale.resets
+    per_bin = float(probs[tail_start:].max())
+    log(
+        f"  S4 exactness: chi2 p = {chi['p_value']:.3f} ({chi['groups']} groups, {draws} draws in {sample_s:.1f} s); "
+        f"tail {tail_count:.0f} drawn vs {expected_tail:.1f} expected (z = {z_tail:+.2f}); "
+        f"torch.multinomial(float32): {mult_tail}"
+    )
+    return {
+        "chi_square": chi,
+        "chi_square_ok": chi["p_value"] > 1e-3,
+        "tail": {
+            "tail_bins": probs.numel() - tail_start,
+            "tail_mass": tail_mass,
+            "max_prob_per_tail_bin": per_bin,
+            "draws": draws,
+            "expected": expected_tail,
+            "observed": tail_count,
+            "z": z_tail,
+            "ok": abs(z_tail) < 4.0,
+            "torch_multinomial_float32_observed": mult_tail,
+        },
+        "correctness_weighted_prior": check,
+    }
+
+
+def format_ratio(r: float) -> str:
+    return f"{r:.2f}x" if r < 10 else f"{r:.0f}x"
+
+
+def format_time(s: float) -> str:
+    if s >= 1.0:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s * 1e6:.0f} us"
+
+
+LEGEND = (
+    "step = record + sample + step() amortised over rebuild_every steps (library default validate_args=True); "
+    "'no checks' = validate_args=False; 'default cfg' = AdaptiveSamplerCfg() (failure rate, not the loop's count "
+    "statistic); loop = per-motion Python loop, one env step; bm_step = BeyondMimic's step "
+    "over all bins as one clip; bandwidth = one in-place pass over a float32 tensor of all bins (warm cache), "
+    "cold bw = the same pass out of cache; loop/step = speed-up over the loop; "
+    "max rel|dp| = largest relative difference between the library's and the loop's probabilities"
+)
+
+
+def print_table(results: list[dict[str, Any]]) -> str:
+    cols = [
+        "scale",
+        "bins",
+        "record",
+        "rebuild",
+        "sample",
+        "step",
+        "step, no checks",
+        "step, default cfg",
+        "loop",
+        "bm_step",
+        "bandwidth",
+        "loop/step",
+        "step/bm",
+        "rebuild/bw",
+        "rebuild/cold bw",
+        "max rel|dp|",
+    ]
+    rows = []
+    for r in results:
+        t, q = r["times_s"], r["ratios"]
+        rows.append(
+            [
+                r["scale"],
+                f"{r['num_bins']:,}",
+                format_time(t["record"]),
+                format_time(t["rebuild"]),
+                format_time(t["sample"]),
+                format_time(t["amortised_step"]),
+                format_time(t["amortised_step_no_validate"]),
+                format_time(t["amortised_step_default_cfg"]),
+                format_time(t["loop_step"]),
+                format_time(t["bm_step"]),
+                format_time(t["bandwidth"]),
+                format_ratio(q["loop_over_step"]),
+                format_ratio(q["step_over_bm_step"]),
+                format_ratio(q["rebuild_over_bandwidth"]),
+                format_ratio(q["rebuild_over_bandwidth_cold"]),
+                f"{r['correctness']['max_rel_diff']:.1e}" + (" ok" if r["correctness"]["ok"] else " FAIL"),
+            ]
+        )
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |",
+        "|" + "|".join(("-" * (w + 1)) + ("-" if i == 0 else ":") for i, w in enumerate(widths)) + "|",
+    ]
+    for row in rows:
+        lines.append(
+            "| "
+            + " | ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
+            + " |"
+        )
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
+def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by = {r["scale"]: r for r in results}
+    out = []
+
+    def add(name: str, value: float | None, goal: str, ok: bool | None) -> None:
+        out.append({"target": name, "value": value, "goal": goal, "ok": ok})
+
+    if "S3" in by:
+        v = by["S3"]["ratios"]["loop_over_step"]
+        add("S3 amortised step vs loop", v, ">= 150x faster", v >= 150)
+    for s in ("S3", "S4"):
+        if s in by:
+            v = by[s]["ratios"]["rebuild_over_bandwidth"]
+            add(f"{s} rebuild vs one bandwidth pass", v, "<= 15x", v <= 15)
+    if "S1" in by:
+        v = by["S1"]["ratios"]["step_over_bm_step"]
+        add("S1 amortised step vs bm_step", v, "<= 1.0x", v <= 1.0)
+    if "S4" in by and "exactness" in by["S4"]:
+        e = by["S4"]["exactness"]
+        add(
+            "S4 sampling exact (chi-square p, tail z)",
+            e["chi_square"]["p_value"],
+            "p > 0.001 and |z_tail| < 4",
+            e["chi_square_ok"] and e["tail"]["ok"],
+        )
+    for r in results:
+        add(
+            f"{r['scale']} probabilities equal the loop's",
+            r["correctness"]["max_rel_diff"],
+            "max rel diff <= 1e-4",
+            r["correctness"]["ok"],
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--quick", action="store_true", help="short timings and fewer exactness draws (< 2 min)")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile the library's record/rebuild/sample op by op"
+    )
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved timing rounds (default 7, quick 2)")
+    parser.add_argument(
+        "--min-run-time", type=float, default=None, help="seconds per blocked_autorange (default 0.5, quick 0.05)"
+    )
+    parser.add_argument("--scales", default="S1,S2,S3,S4", help="comma-separated subset of S1,S2,S3,S4")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results JSON (default benchmarks/results/speed.json, speed_cuda.json on CUDA)",
+    )
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    wanted = [s.strip() for s in args.scales.split(",") if s.strip()]
+    known = {s.name for s in SCALES}
+    if not wanted or any(s not in known for s in wanted):
+        parser.error(f"--scales must name some of {sorted(known)}, got {args.scales!r}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print(
+            "speed.py: --device cuda was asked for, but this torch build sees no CUDA device "
+            f"(torch {torch.__version__}, torch.cuda.is_available() is False); run with --device cpu",
+            file=sys.stderr,
+        )
+        return 2
+    device = torch.device(args.device)
+    if args.out is None:
+        args.out = RESULTS_DIR / ("speed_cuda.json" if device.type == "cuda" else "speed.json")
+    if args.repeats is None:
+        args.repeats = 2 if args.quick else 7
+    if args.min_run_time is None:
+        args.min_run_time = 0.05 if args.quick else 0.5
+    if args.repeats < 1 or not args.min_run_time > 0:
+        parser.error(f"--repeats must be >= 1 and --min-run-time > 0, got {args.repeats} and {args.min_run_time}")
+    args.warm_steps = 8 if args.quick else 48
+    args.exact_samples = (1 << 22) if args.quick else (1 << 25)
+    torch.set_num_threads(args.threads)
+
+    try:
+        import adaptive_sampling as sm
+    except ImportError as exc:
+        print(f"speed.py: cannot import adaptive_sampling ({exc}); run `pip install -e .` first", file=sys.stderr)
+        return 2
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    info = machine_info(device, args.threads)
+    log(
+        f"speed.py on {info['cpu']} ({info.get('gpu', 'no GPU')}), torch {info['torch']}, {args.threads} thread(s), "
+        f"device {device}{', quick' if args.quick else ''}"
+    )
+    start = time.perf_counter()
+    results = []
+    for scale in SCALES:
+        if scale.name in wanted:
+            results.append(run_scale(scale, sm, device, args, log))
+    table = print_table(results)
+    print(LEGEND)
+    goal_rows = targets(results)
+    for g in goal_rows:
+        value = "-" if g["value"] is None else f"{g['value']:.3g}"
+        verdict = "met" if g["ok"] else "MISSED"
+        print(f"target {g['target']}: {value} (goal {g['goal']}) {verdict}")
+    elapsed = time.perf_counter() - start
+    info["load_average_at_end"] = list(os.getloadavg())
+    info["peak_rss_gib"] = peak_rss_gib()
+    if device.type == "cuda":
+        info["peak_cuda_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30
+    gpu = f" ({info['gpu']})" if "gpu" in info else ""
+    rss = "n/a" if info["peak_rss_gib"] is None else f"{info['peak_rss_gib']:.2f} GiB"
+    print(
+        f"machine: {info['cpu']}, {args.threads} thread(s), torch {info['torch']}, device {device}{gpu}; "
+        f"load average {info['load_average_at_start'][0]:.1f} -> {info['load_average_at_end'][0]:.1f}; "
+        f"peak RSS {rss}"
+    )
+    payload = {
+        "machine": info,
+        "settings": {
+            "quick": args.quick,
+            "min_run_time_s": args.min_run_time,
+            "repeats": args.repeats,
+            "warm_steps": args.warm_steps,
+            "exact_samples": args.exact_samples,
+            "config": bench_cfg(sm).to_dict(),
+        },
+        "results": results,
+        "targets": goal_rows,
+        "table_markdown": table,
+        "elapsed_s": elapsed,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    log(f"wrote {args.out} ({elapsed:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
