@@ -267,8 +267,7 @@ class AdaptiveSampler:
             raise ValueError(f"num must be an int >= 0, got {num!r}")
         lay = self.layout
         gen = self._generator
-        u = torch.rand(num, dtype=torch.float64, device=self.device, generator=gen)
-        r = torch.rand(num, dtype=torch.float64, device=self.device, generator=gen)
+        u, r = torch.rand((2, num), dtype=torch.float64, device=self.device, generator=gen)  # bin, frame in bin
 
         if not self.training:
             if motion_ids is None:
@@ -288,9 +287,11 @@ class AdaptiveSampler:
             low = torch.where(first > 0, cdf[(first - 1).clamp_min(0)], torch.zeros_like(u))
             slots = kernels.draw_bins(cdf, low, cdf[last], u)
             slots = torch.minimum(torch.maximum(slots, first), last)
-        width = self._slot_num_frames[slots]
+        # index_select: several times faster than t[idx] on the CPU for large tables
+        width = torch.index_select(self._slot_num_frames, 0, slots)
         offset = torch.minimum((r * width).long(), width - 1)
-        return self._slots.slot_motion[slots], self._slot_start_frame[slots] + offset
+        motion = torch.index_select(self._slots.slot_motion, 0, slots)
+        return motion, torch.index_select(self._slot_start_frame, 0, slots).add_(offset)
 
     def step(self) -> None:
         """Advance one environment step; rebuild the distribution every ``cfg.rebuild_every`` steps.
