@@ -137,8 +137,6 @@ class MotionLayout:
         """Each bin's length as a fraction of a nominal bin (about 1; less for a partial last bin). Shape: (B,)."""
         # frame -> bin by arithmetic (a gather and a few element-wise ops; searchsorted costs ~25 ns per query)
         self._frames_per_bin = torch.tensor(frames_per_bin, dtype=torch.float64, device=dev)
-        self.bin_last = last_of_motion[self.bin_motion]
-        """Last flat bin of each bin's motion. Shape: (B,)."""
 
     # ------------------------------------------------------------------ mapping
 
