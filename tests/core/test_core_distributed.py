@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from _dist_worker import FPS, FRAMES, SCENARIOS, make_cfg, rank_events
+from _gloo import run_ranks
 
 from adaptive_sampling import AdaptiveSampler
 
@@ -18,38 +15,9 @@ WORKER = Path(__file__).with_name("_dist_worker.py")
 pytestmark = pytest.mark.distributed
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def launch(world: int, scenario: str, out_dir: Path, timeout: float = 90.0) -> None:
     """Run ``world`` worker processes to completion; fail (and stop them) if one fails or they hang."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
-    port = free_port()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), str(rank), str(world), str(port), str(out_dir), scenario],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for rank in range(world)
-    ]
-    outputs = []
-    try:
-        for proc in procs:
-            out, _ = proc.communicate(timeout=timeout)
-            outputs.append(out)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    for rank, proc in enumerate(procs):
-        assert proc.returncode == 0, f"rank {rank} failed:\n{outputs[rank]}"
+    run_ranks(WORKER, world, [str(out_dir), scenario], timeout)
 
 
 def single_process_union(scenario: str, world: int) -> AdaptiveSampler:

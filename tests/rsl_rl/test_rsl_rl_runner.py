@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ pytest.importorskip("rsl_rl")
 pytest.importorskip("tensordict")
 
 import torch  # noqa: E402
+from _gloo import run_ranks  # noqa: E402
 from _rsl_rl_helpers import PlainVecEnv, make_env, small_train_cfg  # noqa: E402
 from adaptive_sampling_rsl_rl import SAMPLER_KEY, AdaptiveSamplingRunner, find_sampler  # noqa: E402
 from rsl_rl.runners import OnPolicyRunner  # noqa: E402
@@ -169,42 +167,12 @@ def test_find_sampler_protocol():
         AdaptiveSamplingRunner(env, small_train_cfg(), sampler=object())
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.distributed
 @pytest.mark.slow
 def test_two_rank_gloo_run_ends_with_identical_tables(tmp_path):
     """Two gloo ranks train with different env seeds (different failures); the runner's per-iteration sync leaves
     both with identical statistics and tables, which differ from what either rank recorded alone."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
-    env.pop("WORLD_SIZE", None)
-    port = free_port()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), str(rank), "2", str(port), str(tmp_path)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for rank in range(2)
-    ]
-    outputs = []
-    try:
-        for proc in procs:
-            out, _ = proc.communicate(timeout=240)
-            outputs.append(out)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    for rank, proc in enumerate(procs):
-        assert proc.returncode == 0, f"rank {rank} failed:\n{outputs[rank][-4000:]}"
+    run_ranks(WORKER, 2, [str(tmp_path)], timeout=240)
     results = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
     for key in ("probability", "failure_rate", "failures", "visits"):
         a, b = results[0]["tables"][key], results[1]["tables"][key]
