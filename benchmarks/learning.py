@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing as mp
 import os
 import platform
@@ -28,6 +27,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
+    sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
 ARMS = ("uniform", "beyondmimic", "paper", "default")
 EXTRA_ARMS = ("oracle",)
@@ -132,14 +133,15 @@ def run_one(job: tuple[str, int, dict]) -> dict:
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    from adaptive_sampling_rsl_rl import AdaptiveSamplingRunner, TrackingEnv, TrackingEnvCfg, evaluate
-    from adaptive_sampling_rsl_rl.tracking_env import make_motion_library
+    from adaptive_sampling_rsl_rl import AdaptiveSamplingRunner
+
+    from benchmarks.envs import PointMassTrackingEnv, PointMassTrackingEnvCfg, evaluate, make_motion_library
 
     args = argparse.Namespace(**opts)
     clips = make_motion_library(args.library_seed)
-    env_cfg = TrackingEnvCfg(num_envs=args.num_envs, seed=seed)
+    env_cfg = PointMassTrackingEnvCfg(num_envs=args.num_envs, seed=seed)
     sampler = make_sampler(arm, seed, clips)
-    env = TrackingEnv(clips, sampler, cfg=env_cfg)
+    env = PointMassTrackingEnv(clips, sampler, cfg=env_cfg)
     with contextlib.redirect_stdout(io.StringIO()):
         runner = AdaptiveSamplingRunner(env, train_cfg(args), log_dir=None)
     policy = runner.alg.get_policy()
@@ -181,54 +183,11 @@ def run_one(job: tuple[str, int, dict]) -> dict:
     }
 
 
-# ------------------------------------------------------------------------------------------------------- statistics
-def permutation_test(a: list[float], b: list[float], rounds: int = 20000, seed: int = 0) -> float:
-    """Two-sided p-value of mean(a) - mean(b) under exchangeability (exact when there are few splits)."""
-    import itertools
-
-    import numpy as np
-
-    a_arr, b_arr = np.asarray(a, float), np.asarray(b, float)
-    pooled = np.concatenate([a_arr, b_arr])
-    observed = abs(a_arr.mean() - b_arr.mean())
-    n = len(a_arr)
-    if math.comb(len(pooled), n) <= rounds:
-        diffs = []
-        idx = np.arange(len(pooled))
-        for combo in itertools.combinations(idx, n):
-            mask = np.zeros(len(pooled), bool)
-            mask[list(combo)] = True
-            diffs.append(abs(pooled[mask].mean() - pooled[~mask].mean()))
-        diffs = np.asarray(diffs)
-        return float((diffs >= observed - 1e-12).mean())
-    rng = np.random.default_rng(seed)
-    count = 0
-    for _ in range(rounds):
-        perm = rng.permutation(pooled)
-        count += abs(perm[:n].mean() - perm[n:].mean()) >= observed - 1e-12
-    return float((count + 1) / (rounds + 1))
-
-
-def bootstrap_ci(a: list[float], b: list[float] | None = None, stat: str = "diff", rounds: int = 10000, seed: int = 0):
-    """Percentile 95% CI of mean(a) (b None), mean(a) - mean(b) ("diff") or mean(a) / mean(b) ("ratio")."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    a_arr = np.asarray(a, float)
-    ra = a_arr[rng.integers(0, len(a_arr), (rounds, len(a_arr)))].mean(1)
-    if b is None:
-        values = ra
-    else:
-        b_arr = np.asarray(b, float)
-        rb = b_arr[rng.integers(0, len(b_arr), (rounds, len(b_arr)))].mean(1)
-        values = ra - rb if stat == "diff" else ra / np.maximum(rb, 1e-12)
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return [float(lo), float(hi)]
-
-
 def summarise(runs: list[dict], args: argparse.Namespace) -> dict:
     import numpy as np
-    from adaptive_sampling_rsl_rl.tracking_env import make_motion_library
+
+    from benchmarks.envs import make_motion_library
+    from benchmarks.stats import bootstrap_ci, permutation_test
 
     by_arm = {arm: sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"]) for arm in args.arms}
     steps = [p["env_steps"] for p in runs[0]["curve"]]
@@ -423,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     summary = summarise(runs, args)
-    from adaptive_sampling_rsl_rl.tracking_env import TrackingEnvCfg, make_motion_library
+    from benchmarks.envs import PointMassTrackingEnvCfg, make_motion_library
 
     clips = make_motion_library(args.library_seed)
     summary["setup"] = {
@@ -434,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         "steps_per_iteration": args.num_envs * 24,
         "eval_every": args.eval_every,
         "hidden": [args.hidden, args.hidden],
-        "env": TrackingEnvCfg(num_envs=args.num_envs).__dict__ | {"lookahead_s": list(TrackingEnvCfg().lookahead_s)},
+        "env": PointMassTrackingEnvCfg(num_envs=args.num_envs).__dict__
+        | {"lookahead_s": list(PointMassTrackingEnvCfg().lookahead_s)},
         "library": [
             {"name": c.name, "fps": c.fps, "num_frames": c.num_frames, "hard_segments": c.hard_segments} for c in clips
         ],

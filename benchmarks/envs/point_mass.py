@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - exercised only without rsl-rl
 
 
 @dataclass
-class MotionClip:
+class PointMassClip:
     """One reference clip.
 
     Attributes:
@@ -70,8 +70,8 @@ class MotionClip:
 
 
 @dataclass(kw_only=True)
-class TrackingEnvCfg:
-    """Configuration of :class:`TrackingEnv`."""
+class PointMassTrackingEnvCfg:
+    """Configuration of :class:`PointMassTrackingEnv`."""
 
     num_envs: int = 512
     """Number of parallel environments."""
@@ -113,7 +113,7 @@ def make_motion_library(
     cue_s: float = 0.5,
     push_s: float = 0.8,
     max_accel: float = 2.0,
-) -> list[MotionClip]:
+) -> list[PointMassClip]:
     """The benchmark's motion library: clips of 6 to 24 s at 25 to 60 fps, some with hard segments.
 
     The base motion is a sum of slow sinusoids (peak acceleration well below the authority). A hard segment is a cue,
@@ -187,7 +187,7 @@ def make_motion_library(
             push += push_ratio * max_accel * window[:, None] * push_dir[None, :]
             segments.append((start, centre + push_s))
         clips.append(
-            MotionClip(name=name, fps=fps, positions=pos.float(), hard_segments=segments, disturbance=push.float())
+            PointMassClip(name=name, fps=fps, positions=pos.float(), hard_segments=segments, disturbance=push.float())
         )
     return clips
 
@@ -196,7 +196,7 @@ def _min_jerk(s: torch.Tensor) -> torch.Tensor:
     return s**3 * (10 - 15 * s + 6 * s**2)
 
 
-class TrackingEnv(_VecEnvBase):
+class PointMassTrackingEnv(_VecEnvBase):
     """Vectorised point-mass tracking of a motion library, as an rsl-rl ``VecEnv``.
 
     Observation groups (``TensorDict`` of ``(num_envs, dim)`` tensors):
@@ -217,14 +217,14 @@ class TrackingEnv(_VecEnvBase):
 
     def __init__(
         self,
-        clips: list[MotionClip],
+        clips: list[PointMassClip],
         sampler: AdaptiveSampler | None = None,
-        cfg: TrackingEnvCfg | None = None,
+        cfg: PointMassTrackingEnvCfg | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         if not clips:
             raise ValueError("clips must not be empty")
-        self.cfg = cfg if cfg is not None else TrackingEnvCfg()
+        self.cfg = cfg if cfg is not None else PointMassTrackingEnvCfg()
         if self.cfg.num_envs < 1:
             raise ValueError(f"cfg.num_envs must be >= 1, got {self.cfg.num_envs}")
         if self.cfg.action_delay < 0:
@@ -429,8 +429,8 @@ class TrackingEnv(_VecEnvBase):
 @torch.no_grad()
 def evaluate(
     policy,
-    clips: list[MotionClip],
-    cfg: TrackingEnvCfg | None = None,
+    clips: list[PointMassClip],
+    cfg: PointMassTrackingEnvCfg | None = None,
     device: str | torch.device = "cpu",
 ) -> dict[str, torch.Tensor]:
     """Run a deterministic policy from frame 0 of every clip until it fails or reaches the clip's end.
@@ -445,9 +445,9 @@ def evaluate(
         ``"success"`` (bool, reached the end), ``"completed"`` (fraction of the clip's duration tracked) and
         ``"fail_time_s"`` (time of failure, NaN if none). Shape: (num_clips,) each.
     """
-    base = cfg if cfg is not None else TrackingEnvCfg()
-    eval_cfg = TrackingEnvCfg(**{**base.__dict__, "num_envs": len(clips), "init_noise": 0.0})
-    env = TrackingEnv(clips, sampler=None, cfg=eval_cfg, device=device)
+    base = cfg if cfg is not None else PointMassTrackingEnvCfg()
+    eval_cfg = PointMassTrackingEnvCfg(**{**base.__dict__, "num_envs": len(clips), "init_noise": 0.0})
+    env = PointMassTrackingEnv(clips, sampler=None, cfg=eval_cfg, device=device)
     env.record_to_sampler = False
     ids = torch.arange(len(clips), device=env.device)
     env.reset_to(ids, ids, torch.zeros_like(ids))
