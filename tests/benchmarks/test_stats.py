@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.stats import bootstrap_ci, chi_square, permutation_test, pool_groups
+from benchmarks.stats import (
+    bootstrap_ci,
+    chi_square,
+    paired_bootstrap_ci,
+    paired_permutation_test,
+    permutation_test,
+    pool_groups,
+)
 
 
 def test_chi_square_detects_bias():
@@ -73,3 +80,25 @@ def test_chi_square_of_exact_counts_is_one():
     result = chi_square(probs * 1000, probs)
     assert result["statistic"] == pytest.approx(0.0, abs=1e-9)
     assert result["p_value"] == pytest.approx(1.0)
+
+
+def test_paired_permutation_test_hand_computed():
+    """Differences (1, 1, 1): of the 8 sign patterns only the all-plus and all-minus reach |mean| = 1 (p = 1/4);
+    differences that cancel give p = 1."""
+    assert paired_permutation_test([2.0, 3.0, 4.0], [1.0, 2.0, 3.0]) == pytest.approx(0.25)
+    assert paired_permutation_test([1.0, 0.0], [0.0, 1.0]) == 1.0
+    with pytest.raises(ValueError, match="same length"):
+        paired_permutation_test([1.0, 2.0], [1.0])
+
+
+def test_paired_tests_use_the_pairing():
+    """A small shift shared by every pair is significant paired (p = 2/256 over 8 pairs) although the seeds' own
+    spread hides it from the unpaired test."""
+    base = [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0]
+    shifted = [x + 1.0 for x in base]
+    assert paired_permutation_test(shifted, base) == pytest.approx(2 / 256)
+    assert permutation_test(shifted, base, rounds=2000) > 0.5
+    lo, hi = paired_bootstrap_ci(shifted, base)
+    assert lo == pytest.approx(1.0) and hi == pytest.approx(1.0)
+    lo, hi = paired_bootstrap_ci([2 * x + 2 for x in base], [x + 1 for x in base], stat="ratio")
+    assert lo == pytest.approx(2.0) and hi == pytest.approx(2.0)
