@@ -64,11 +64,12 @@ HARD_LEAD_S = 2.0
 """A start counts as "on a hard segment" inside a hard segment or up to this long before it (its approach)."""
 
 
-def make_library(scenario: str, seed: int) -> list:
-    """The scenario's clips."""
+def make_library(scenario: str, seed: int, overrides: dict | None = None) -> list:
+    """The scenario's clips (``overrides``: keyword arguments of the library function, for calibration)."""
     from benchmarks.envs import point_mass
 
-    return getattr(point_mass, SCENARIOS[scenario]["library"])(seed)
+    kwargs = {**SCENARIOS[scenario].get("library_kwargs", {}), **(overrides or {})}
+    return getattr(point_mass, SCENARIOS[scenario]["library"])(seed, **kwargs)
 
 
 def make_sampler(arm: str, seed: int, clips: list):
@@ -236,7 +237,7 @@ def run_one(job: tuple[str, int, dict]) -> dict:
     from benchmarks.envs import PointMassTrackingEnv, PointMassTrackingEnvCfg, evaluate
 
     args = argparse.Namespace(**opts)
-    clips = make_library(args.scenario, args.library_seed)
+    clips = make_library(args.scenario, args.library_seed, args.library_kwargs)
     env_cfg = PointMassTrackingEnvCfg(num_envs=args.num_envs, seed=seed)
     sampler = make_sampler(arm, seed, clips)
     counter = StartCounter(sampler, clips, HARD_LEAD_S)
@@ -355,7 +356,9 @@ def summarise(runs: list[dict], args: argparse.Namespace) -> dict:
     by_arm = {arm: sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"]) for arm in arms}
     steps = [p["env_steps"] for p in runs[0]["curve"]]
     budget = steps[-1]
-    hard = np.array([bool(c.hard_segments) for c in make_library(args.scenario, args.library_seed)])
+    hard = np.array(
+        [bool(c.hard_segments) for c in make_library(args.scenario, args.library_seed, args.library_kwargs)]
+    )
     out: dict = {
         "scenario": args.scenario,
         "env_steps": steps,
@@ -484,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-envs", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--library-seed", type=int, default=0)
+    parser.add_argument(
+        "--library-kwargs", type=json.loads, default=None, help="JSON overrides of the library's parameters"
+    )
     parser.add_argument("--workers", type=int, default=2, help="parallel processes (<= 2 on the shared machine)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default=None, help="file name stem of the outputs (default: the scenario's)")
@@ -533,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(runs, args)
     from benchmarks.envs import PointMassTrackingEnvCfg
 
-    clips = make_library(args.scenario, args.library_seed)
+    clips = make_library(args.scenario, args.library_seed, args.library_kwargs)
     summary["setup"] = {
         "scenario": args.scenario,
         "arms": [arm for arm in args.arms if arm in summary["arms"]],
@@ -544,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval_every": args.eval_every,
         "hidden": [args.hidden, args.hidden],
         "hard_lead_s": HARD_LEAD_S,
+        "library_kwargs": {**SCENARIOS[args.scenario].get("library_kwargs", {}), **(args.library_kwargs or {})},
         "env": PointMassTrackingEnvCfg(num_envs=args.num_envs).__dict__
         | {"lookahead_s": list(PointMassTrackingEnvCfg().lookahead_s)},
         "library": [
@@ -604,6 +611,8 @@ def _opts_key(opts: dict) -> str:
     key = {k: opts[k] for k in keys}
     if opts.get("scenario", "short_clips") != "short_clips":  # keeps the first scenario's partial files valid
         key["scenario"] = opts["scenario"]
+    if opts.get("library_kwargs"):
+        key["library_kwargs"] = opts["library_kwargs"]
     return json.dumps(key, sort_keys=True)
 
 
