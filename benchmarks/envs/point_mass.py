@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import torch
 from tensordict import TensorDict
 
-from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
+from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg, segment_ends
 
 try:  # rsl-rl >= 3 ships VecEnv here; the env is usable without rsl-rl as well.
     from rsl_rl.env import VecEnv as _VecEnvBase
@@ -364,11 +364,6 @@ class PointMassTrackingEnv(_VecEnvBase):
     # ----------------------------------------------------------------------------------------------------------
     # Reference lookup
     # ----------------------------------------------------------------------------------------------------------
-    def frame_of(self, motion_ids: torch.Tensor, time_s: torch.Tensor) -> torch.Tensor:
-        """Frame index (local to the clip) at a time, clamped to the clip. Shape: like ``time_s``."""
-        frames = torch.floor(time_s * self._fps[motion_ids] + 1e-4).long()
-        return torch.minimum(frames.clamp_min(0), self._num_frames[motion_ids] - 1)
-
     def reference(self, motion_ids: torch.Tensor, time_s: torch.Tensor, table: torch.Tensor | None = None):
         """Linearly interpolated reference at ``time_s`` (clamped to the clip).
 
@@ -437,7 +432,9 @@ class PointMassTrackingEnv(_VecEnvBase):
         ref = self.reference(self.motion_ids, self.time_s)
         self.error = torch.linalg.vector_norm(self.pos - ref, dim=-1)
         failed = self.error > self.cfg.failure_threshold
-        clip_end = (self.time_s >= self._duration[self.motion_ids] - 1e-6) & ~failed
+        m = self.motion_ids
+        end_frames, clip_end = segment_ends(self.start_frames, self.time_s, self._fps[m], self._num_frames[m])
+        clip_end &= ~failed
         time_outs = (self.episode_length_buf >= self.max_episode_length) & ~failed
         dones = failed | time_outs
         rewards = torch.exp(-((self.error / self.cfg.reward_sigma) ** 2))
@@ -447,9 +444,9 @@ class PointMassTrackingEnv(_VecEnvBase):
             ended = dones | clip_end
             ended_ids = ended.nonzero().squeeze(-1)
             if ended_ids.numel() > 0:
-                m = self.motion_ids[ended_ids]
-                end_frames = self.frame_of(m, self.time_s[ended_ids])
-                self.adaptive_sampler.record(m, self.start_frames[ended_ids], end_frames, failed[ended_ids])
+                self.adaptive_sampler.record(
+                    m[ended_ids], self.start_frames[ended_ids], end_frames[ended_ids], failed[ended_ids]
+                )
                 completed = clip_end[ended_ids].float()
                 extras["log"] = {
                     "Tracking/segment_success": completed.mean(),
@@ -538,7 +535,7 @@ def evaluate(
         obs = env.get_observations()
         failed = alive & (env.error > eval_cfg.failure_threshold)
         fail_time = torch.where(failed, env.time_s, fail_time)
-        reached = alive & ~failed & (env.time_s >= env._duration - 1e-6)
+        reached = alive & ~failed & segment_ends(env.start_frames, env.time_s, env._fps, env._num_frames)[1]
         success |= reached
         alive &= ~(failed | reached)
         if not bool(alive.any()):
