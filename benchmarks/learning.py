@@ -3,7 +3,7 @@
 Scenarios (``--scenario``):
 
 - ``short_clips`` (the first scenario, unchanged): 24 clips of 6-24 s, 8 of them with one or two hard segments.
-- ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.2% of all frames).
+- ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.4% of all frames).
 
 Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), the ``beyondmimic`` and ``paper`` presets, the library
 ``default``, two peers written from their papers (``benchmarks/arms.py``): ``plr`` (Prioritized Level Replay over
@@ -54,7 +54,7 @@ SCENARIOS = {
     "short_clips": {"library": "make_motion_library", "iterations": 160, "eval_every": 20, "tag": "learning"},
     "rare_hard": {
         "library": "make_rare_hard_library",
-        "iterations": 240,
+        "iterations": 160,
         "eval_every": 20,
         "tag": "learning_rare_hard",
     },
@@ -281,7 +281,7 @@ def run_one(job: tuple[str, int, dict]) -> dict:
         "hard_motion_mass": float(tables["motion_mass"][hard].sum()),
         "sampler_metrics": runner.sampler_metrics,
         "hard_time_share": counter.time_share,
-        "sampler_state": sampler.state_dict() if seed == args.seeds[0] and arm in LIBRARY_ARMS else None,
+        "sampler_state": sampler.state_dict() if seed == 0 and arm in LIBRARY_ARMS else None,
     }
 
 
@@ -482,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 seeds, short budget: a few minutes")
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--num-seeds", type=int, default=8)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="run these seeds (default 0..num-seeds-1)")
     parser.add_argument("--iterations", type=int, default=None, help="PPO iterations per run (24 steps x num_envs)")
     parser.add_argument("--eval-every", type=int, default=None)
     parser.add_argument("--num-envs", type=int, default=256)
@@ -503,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         args.tag = f"{args.tag}_quick"
     if not 1 <= args.workers <= 2:
         raise ValueError(f"--workers must be 1 or 2, got {args.workers}")
-    args.seeds = list(range(args.num_seeds))
+    args.seeds = args.seeds if args.seeds is not None else list(range(args.num_seeds))
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / f"{args.tag}.partial.jsonl"
     opts = {k: v for k, v in vars(args).items() if k not in ("out",)}
