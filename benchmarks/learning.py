@@ -60,6 +60,8 @@ SCENARIOS = {
     },
 }
 """Library and default budget per scenario (``rare_hard``'s budget was fixed with the uniform arm only: README)."""
+LATE = 3
+"""Evaluation intervals at the end of the budget over which the stuck mode is measured."""
 HARD_LEAD_S = 2.0
 """A start counts as "on a hard segment" inside a hard segment or up to this long before it (its approach)."""
 
@@ -316,6 +318,9 @@ def arm_summary(rs: list[dict], hard: np.ndarray, steps: list[int]) -> dict:
         "hard_success_auc": (np.trapezoid(hard_succ, steps, axis=1) / budget).tolist(),
         "forgetting": np.where(held > 0, lost / np.maximum(held, 1), 0.0).tolist(),
         "hard_start_share": np.nanmean(share, 1).tolist() if share.size else [],
+        # the stuck mode: starts still spent on hard segments late in training, and what they still bought
+        "late_hard_start_share": np.nanmean(share[:, -LATE:], 1).tolist() if share.size else [],
+        "late_hard_success_gain": (hard_succ[:, -1] - hard_succ[:, -1 - min(LATE, hard_succ.shape[1] - 1)]).tolist(),
         "first_full_success_steps": first_full,
         "stuck": [f is None for f in first_full],
         "stuck_share": float(np.mean([f is None for f in first_full])),
@@ -372,7 +377,9 @@ def summarise(runs: list[dict], args: argparse.Namespace) -> dict:
     out["target_success"] = target
     censor = budget + (steps[-1] - steps[-2] if len(steps) > 1 else budget)
     for arm, rs in by_arm.items():
-        hits = [next((p["env_steps"] for p in r["curve"] if p["success"] >= target - 1e-9), None) for r in rs]
+        hits = [
+            next((p["env_steps"] for p in r["curve"] if np.mean(p["clip_success"]) >= target - 1e-9), None) for r in rs
+        ]
         out["arms"][arm]["steps_to_target"] = hits
         out["arms"][arm]["steps_to_target_censored"] = [h if h is not None else censor for h in hits]
         out["arms"][arm]["censored"] = sum(h is None for h in hits)
@@ -617,6 +624,48 @@ def _opts_key(opts: dict) -> str:
     return json.dumps(key, sort_keys=True)
 
 
+def _mean_ci(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
+    from benchmarks.stats import bootstrap_ci
+
+    lo, hi = bootstrap_ci(values)
+    return f"{np.mean(values) * scale:.{digits}f} [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]"
+
+
+def markdown_table(summary: dict) -> str:
+    """The README's table: per arm the figures (mean and 95% bootstrap CI over seeds) and the paired comparison
+    with uniform (difference, CI, p)."""
+    target = summary.get("target_success", float("nan"))
+    lines = [
+        f"| arm | seeds | final success | hard clips | success AUC | env steps to {target:.3f} (never) | forgetting "
+        "| starts on hard segments | stuck | vs uniform (paired) |",
+        "|---|--:|---|---|---|---|---|---|--:|---|",
+    ]
+    for arm, a in summary["arms"].items():
+        c = summary.get("claims", {}).get(f"{arm}_vs_uniform")
+        if c is None:
+            versus = "-"
+        else:
+            versus = (
+                f"AUC {c['success_auc_diff']:+.3f} {_fmt_ci(c['success_auc_diff_ci95'])}, "
+                f"p = {c['success_auc_p']:.3f}; "
+                f"steps x{c['steps_to_target_ratio']:.2f} {_fmt_ci(c['steps_to_target_ratio_ci95'], 2)}, "
+                f"p = {c['steps_to_target_censored_p']:.3f}"
+            )
+        stt = a.get("steps_to_target_censored")
+        lines.append(
+            f"| {arm} | {len(a['seeds'])} | {_mean_ci(a['final_success'])} | {_mean_ci(a['final_hard_success'])} "
+            f"| {_mean_ci(a['success_auc'])} | "
+            + (f"{np.mean(stt) / 1e6:.2f}M ({a['censored']})" if stt else "-")
+            + f" | {np.mean(a['forgetting']):.3f} | {np.mean(a['hard_start_share']):.3f} "
+            f"| {sum(a['stuck'])}/{len(a['stuck'])} | {versus} |"
+        )
+    return "\n".join(lines)
+
+
+def _fmt_ci(ci: list[float], digits: int = 3) -> str:
+    return f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
+
+
 def print_table(summary: dict) -> None:
     print(
         f"\nscenario {summary['scenario']}\n{'arm':>14} {'final success':>15} {'hard clips':>10} {'success AUC':>12} "
@@ -635,6 +684,7 @@ def print_table(summary: dict) -> None:
         print(name, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in c.items()}))
     if "goals" in summary:
         print("goals:", json.dumps(summary["goals"]))
+    print(markdown_table(summary))
 
 
 if __name__ == "__main__":
