@@ -15,7 +15,8 @@ What it adds, per learning iteration and per checkpoint:
 * ``sampler.metrics()`` logged as ``Sampler/<name>`` through rsl-rl's own logger (TensorBoard, W&B, Neptune), next
   to the other curves;
 * every checkpoint (also those ``learn()`` writes) carries ``sampler.state_dict()`` under :data:`SAMPLER_KEY`,
-  written atomically (temporary file + ``os.replace``); :meth:`AdaptiveSamplingRunner.load` restores it.
+  written atomically (temporary file + ``os.replace``, orphans of killed saves cleaned up);
+  :meth:`AdaptiveSamplingRunner.load` restores it, all or nothing.
 
 rsl-rl has no callback API, so the per-iteration hook wraps the algorithm's ``update`` method (called once per
 iteration on every rank, in rsl-rl-lib 3.x, 4.x and 5.x).
@@ -23,9 +24,13 @@ iteration on every rank, in rsl-rl-lib 3.x, 4.x and 5.x).
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
-import tempfile
+import re
+import secrets
+import socket
+import time
 import warnings
 from typing import Any, Protocol, runtime_checkable
 
@@ -181,9 +186,12 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
             _atomic_torch_save(saved, path)
 
     def load(self, path: str, *args: Any, remap_sampler: bool | None = None, **kwargs: Any) -> Any:
-        """Load a checkpoint as ``OnPolicyRunner.load`` does, and the sampler state it holds.
+        """Load a checkpoint as ``OnPolicyRunner.load`` does, and the sampler state it holds; all or nothing.
 
-        The sampler state is restored first, so an incompatible library raises before the models change.
+        Everything is checked before anything is kept: the sampler state is first loaded into a copy of the sampler
+        (an incompatible library raises here, before the models change), then rsl-rl loads the models and the
+        optimiser (if that raises, e.g. for another network size, their previous state is put back and the sampler
+        was never touched), and only then is the sampler state committed.
 
         Args:
             path: The checkpoint.
@@ -197,6 +205,8 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
         Raises:
             ValueError: If the checkpoint's sampler state does not fit the sampler and remapping is off.
         """
+        state = None
+        remap = self.sampler_remap if remap_sampler is None else bool(remap_sampler)
         if self.sampler is not None:
             checkpoint = torch.load(path, weights_only=False, map_location="cpu")
             state = checkpoint.get(SAMPLER_KEY) if isinstance(checkpoint, dict) else None
@@ -207,23 +217,161 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
                     stacklevel=2,
                 )
             else:
-                remap = self.sampler_remap if remap_sampler is None else bool(remap_sampler)
-                try:
-                    self.sampler_load_report = self.sampler.load_state_dict(state, remap=remap)
-                except ValueError as err:
-                    raise ValueError(
-                        f"cannot restore the adaptive sampler from {path!r}: {err}. Pass remap_sampler=True (or "
-                        "sampler_remap=True to the runner) to map the motions by name."
-                    ) from err
-                if remap and self.sampler_load_report is not None:
-                    print(f"[adaptive-sampling] sampler state remapped from {path}: {self.sampler_load_report}")
-        return super().load(path, *args, **kwargs)
+                self._check_sampler_state(state, path, remap)
+        snapshot = _TrainingSnapshot(self)
+        try:
+            infos = super().load(path, *args, **kwargs)
+            if state is not None:
+                self.sampler_load_report = _load_sampler_state(self.sampler, state, path, remap)
+        except BaseException:
+            snapshot.restore()
+            raise
+        if remap and state is not None and self.sampler_load_report is not None:
+            print(f"[adaptive-sampling] sampler state remapped from {path}: {self.sampler_load_report}")
+        return infos
+
+    def _check_sampler_state(self, state: dict, path: str, remap: bool) -> None:
+        """Load ``state`` into a copy of the sampler (raises what the real load would raise, changes nothing)."""
+        try:
+            trial = copy.deepcopy(self.sampler)
+        except Exception:  # a sampler that cannot be copied is checked by its own load (it checks before changing)
+            return
+        _load_sampler_state(trial, state, path, remap)
+
+
+def _load_sampler_state(sampler: Any, state: dict, path: str, remap: bool) -> Any:
+    try:
+        return sampler.load_state_dict(state, remap=remap)
+    except ValueError as err:
+        raise ValueError(
+            f"cannot restore the adaptive sampler from {path!r}: {err}. Pass remap_sampler=True (or "
+            "sampler_remap=True to the runner) to map the motions by name."
+        ) from err
+
+
+class _TrainingSnapshot:
+    """The runner state ``OnPolicyRunner.load`` may change: every model's and optimiser's state and the iteration.
+
+    Found by walking the runner's and its algorithm's attributes (one level into lists and dicts), so it covers
+    rsl-rl 3.x (``ActorCritic`` and normalisers on the runner), 4.x and 5.x (actor, critic, RND, optimisers) alike.
+    """
+
+    def __init__(self, runner: OnPolicyRunner) -> None:
+        self.runner = runner
+        self.iteration = getattr(runner, "current_learning_iteration", None)
+        self.states: list[tuple[Any, Any]] = []
+        seen: set[int] = set()
+        holders = [runner, getattr(runner, "alg", None)]
+        for holder in holders:
+            if holder is None:
+                continue
+            for value in vars(holder).values():
+                if isinstance(value, dict):
+                    items = list(value.values())
+                elif isinstance(value, (list, tuple)):
+                    items = list(value)
+                else:
+                    items = [value]
+                for item in items:
+                    if id(item) in seen:
+                        continue
+                    if isinstance(item, torch.nn.Module):
+                        seen.add(id(item))
+                        self.states.append((item, {k: v.detach().clone() for k, v in item.state_dict().items()}))
+                    elif isinstance(item, torch.optim.Optimizer):
+                        seen.add(id(item))
+                        self.states.append((item, copy.deepcopy(item.state_dict())))
+
+    def restore(self) -> None:
+        """Put every captured state back."""
+        for obj, state in self.states:
+            obj.load_state_dict(state)
+        if self.iteration is not None:
+            self.runner.current_learning_iteration = self.iteration
+
+
+TEMP_PREFIX = ".tmp_adaptive_sampling."
+"""Prefix of the runner's temporary checkpoint files (``<prefix><host>.<pid>.<random>.pt``)."""
+
+STALE_TEMP_AGE_S = 300.0
+"""A temporary file whose writer cannot be checked (another host, an older naming) is an orphan after this long."""
+
+_LEGACY_TEMP = re.compile(r"\.tmp_[A-Za-z0-9_]{8}\.pt")  # mkstemp names of earlier versions
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname()) or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process holds the pid: alive
+        return True
+    return True
+
+
+def _is_stale_temp(name: str, age_s: float) -> bool:
+    """Whether ``name`` is a temporary checkpoint this runner wrote whose writer is gone.
+
+    Files of a live writer on this host are kept however old (a slow disk); files of a dead writer on this host go
+    at once; files whose writer cannot be checked (another host on a shared file system, the old mkstemp naming) go
+    after :data:`STALE_TEMP_AGE_S`, by which time a live writer would have touched or renamed them.
+    """
+    if _LEGACY_TEMP.fullmatch(name):
+        return age_s > STALE_TEMP_AGE_S
+    if not (name.startswith(TEMP_PREFIX) and name.endswith(".pt")):
+        return False
+    parts = name[len(TEMP_PREFIX) : -len(".pt")].rsplit(".", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    host, pid = parts[0], int(parts[1])
+    if host != _HOST:
+        return age_s > STALE_TEMP_AGE_S
+    return not _pid_alive(pid)
+
+
+def remove_stale_temp_files(directory: str) -> list[str]:
+    """Delete orphaned temporary checkpoints (left by a writer killed mid-save) in ``directory``.
+
+    Only names this module creates are considered (see :func:`_is_stale_temp`); files another run is still writing
+    into the same folder are left alone. Returns the removed paths.
+    """
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(".tmp_"):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            stale = _is_stale_temp(entry.name, now - entry.stat(follow_symlinks=False).st_mtime)
+            if stale:
+                os.unlink(entry.path)
+                removed.append(entry.path)
+        except FileNotFoundError:  # another run cleaned it up or renamed it first
+            continue
+    return removed
 
 
 def _atomic_torch_save(obj: Any, path: str) -> None:
-    """``torch.save`` to a temporary file in the target directory, then ``os.replace`` it into place."""
+    """``torch.save`` to a temporary file in the target directory, then ``os.replace`` it into place.
+
+    The file gets the mode ``torch.save`` would give it (``0o666`` minus the umask). Orphans of earlier saves that
+    were killed mid-write are removed from the directory first.
+    """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp_", suffix=".pt", dir=directory)
+    remove_stale_temp_files(directory)
+    while True:
+        tmp = os.path.join(directory, f"{TEMP_PREFIX}{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.pt")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
