@@ -1,16 +1,40 @@
-"""rsl-rl integration: a runner that checkpoints, logs and syncs the sampler, and a tracking benchmark env."""
+"""rsl-rl integration: a runner that checkpoints, logs and syncs the sampler, a tracking benchmark env, ONNX export.
 
-from .runner import SAMPLER_KEY, AdaptiveSamplingRunner, SamplerLike, find_sampler
-from .tracking_env import MotionClip, TrackingEnv, TrackingEnvCfg, evaluate, make_motion_library
+Names are imported on first use, so the robot-side reader (:mod:`adaptive_sampling_rsl_rl.onnx_policy`, numpy and
+onnxruntime only) works where rsl-rl and torch are not installed.
+"""
 
-__all__ = [
-    "SAMPLER_KEY",
-    "AdaptiveSamplingRunner",
-    "MotionClip",
-    "SamplerLike",
-    "TrackingEnv",
-    "TrackingEnvCfg",
-    "evaluate",
-    "find_sampler",
-    "make_motion_library",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "SAMPLER_KEY": "runner",
+    "AdaptiveSamplingRunner": "runner",
+    "SamplerLike": "runner",
+    "find_sampler": "runner",
+    "MotionClip": "tracking_env",
+    "TrackingEnv": "tracking_env",
+    "TrackingEnvCfg": "tracking_env",
+    "evaluate": "tracking_env",
+    "make_motion_library": "tracking_env",
+    "OnnxPolicy": "onnx_policy",
+    "PolicyMetadata": "onnx_policy",
+    "read_metadata": "onnx_policy",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

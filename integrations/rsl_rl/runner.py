@@ -1,6 +1,7 @@
 """An rsl-rl ``OnPolicyRunner`` that checkpoints, logs and synchronises an adaptive start sampler.
 
-Imports ``rsl_rl`` and ``torch`` only (no simulator, not even the core: the sampler is reached through a protocol).
+Imports ``rsl_rl`` and ``torch`` (no simulator; the sampler is reached through a protocol). The core's plotting,
+matplotlib and ``onnx`` are imported only when images or ONNX files are written.
 
 Protocol: the runner looks for the sampler at ``env.adaptive_sampler``, then at ``env.unwrapped.adaptive_sampler``
 (Isaac Lab's rsl-rl wrapper), unless one is passed explicitly. Any object with ``state_dict()``,
@@ -16,7 +17,15 @@ What it adds, per learning iteration and per checkpoint:
   to the other curves;
 * every checkpoint (also those ``learn()`` writes) carries ``sampler.state_dict()`` under :data:`SAMPLER_KEY`,
   written atomically (temporary file + ``os.replace``, orphans of killed saves cleaned up);
-  :meth:`AdaptiveSamplingRunner.load` restores it, all or nothing.
+  :meth:`AdaptiveSamplingRunner.load` restores it, all or nothing;
+* every ``image_interval`` iterations, the sampler as pictures in the same logger: the (motion x clip time)
+  probability / prior and failure-rate heatmap (``Sampler/heatmap``) and the probability mass per motion
+  (``Sampler/motion_mass``), for samplers that have ``tables()`` and ``layout`` (matplotlib needed; without it the
+  run goes on and says once that images are off);
+* with ``export_onnx``, the actor and its observation normaliser as ``policy.onnx`` next to every checkpoint, with
+  deployment metadata (:mod:`adaptive_sampling_rsl_rl.export`);
+* at construction, with a ``log_dir``: a record of the run (resolved sampler config, motion list, file hashes;
+  :mod:`adaptive_sampling_rsl_rl.run_record`).
 
 rsl-rl has no callback API, so the per-iteration hook wraps the algorithm's ``update`` method (called once per
 iteration on every rank, in rsl-rl-lib 3.x, 4.x and 5.x).
@@ -32,11 +41,15 @@ import secrets
 import socket
 import time
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import torch
 
 from rsl_rl.runners import OnPolicyRunner
+
+IMAGES_PER_RUN = 30
+"""Without a configured interval, each ``learn()`` logs the sampler images about this many times."""
 
 SAMPLER_KEY = "adaptive_sampler_state_dict"
 """Key of the sampler's ``state_dict()`` inside an rsl-rl checkpoint."""
@@ -99,6 +112,13 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
         sampler: The sampler to use instead of the env's (``None``: discover it).
         sampler_remap: Default for :meth:`load`: map a checkpoint saved for a different motion library by motion
             name (``True``) or raise (``False``).
+        export_onnx: Write ``policy.onnx`` next to every checkpoint; ``None`` reads ``train_cfg["export_onnx"]``
+            (default off).
+        policy_metadata: Deployment metadata of the env for the ONNX file (joint names, gains, observation terms;
+            see :mod:`adaptive_sampling_rsl_rl.export`), or a function returning it (called at each export).
+        motion_files: The motion files in library order: hashed into the run record and the ONNX metadata.
+        image_interval: Log the sampler images every this many iterations (0: never); ``None`` reads
+            ``train_cfg["sampler_image_interval"]``, else picks about :data:`IMAGES_PER_RUN` per ``learn()``.
     """
 
     def __init__(
@@ -110,9 +130,35 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
         *,
         sampler: SamplerLike | None = None,
         sampler_remap: bool = False,
+        export_onnx: bool | None = None,
+        policy_metadata: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
+        motion_files: Sequence[str | os.PathLike] | None = None,
+        image_interval: int | None = None,
     ) -> None:
         if sampler is not None:
             _check_sampler(sampler, "sampler")
+        if export_onnx is None:
+            export_onnx = train_cfg.get("export_onnx", False)
+        if not isinstance(export_onnx, bool):
+            raise TypeError(f"export_onnx must be a bool, got {type(export_onnx).__name__}: {export_onnx!r}")
+        if image_interval is None:
+            image_interval = train_cfg.get("sampler_image_interval")
+        if image_interval is not None and (
+            isinstance(image_interval, bool) or not isinstance(image_interval, int) or image_interval < 0
+        ):
+            raise ValueError(f"image_interval must be an int >= 0 or None, got {image_interval!r}")
+        self.export_onnx = export_onnx
+        self.policy_metadata = policy_metadata
+        self.motion_files = [os.fspath(f) for f in motion_files] if motion_files is not None else None
+        self.image_interval = image_interval
+        self.onnx_path: str | None = None
+        """The last ``policy.onnx`` written."""
+        self.images_logged = 0
+        """How many times the sampler images were logged."""
+        self._images_off = False
+        self._iteration = 0
+        self._auto_interval = 1
+        self._motion_sha256: list[str] | None = None
         self.sampler: SamplerLike | None = sampler if sampler is not None else find_sampler(env)
         self.sampler_remap = bool(sampler_remap)
         self.sampler_metrics: dict[str, float] = {}
@@ -129,6 +175,34 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
                 return update(*args, **kwargs)
 
             self.alg.update = update_with_sampler  # type: ignore[method-assign]
+        self.run_record_path: str | None = None
+        """The run record written into ``log_dir`` (``None`` without a log dir or on other ranks)."""
+        if log_dir is not None and self._is_main_rank():
+            self.run_record_path = str(self._write_run_record(log_dir))
+
+    def learn(self, num_learning_iterations: int, *args: Any, **kwargs: Any) -> Any:
+        """``OnPolicyRunner.learn``; also sets the image interval of this call when none was configured."""
+        self._iteration = int(self.current_learning_iteration)
+        self._auto_interval = default_image_interval(num_learning_iterations)
+        return super().learn(num_learning_iterations, *args, **kwargs)
+
+    def _is_main_rank(self) -> bool:
+        return int(getattr(self, "gpu_global_rank", 0)) == 0
+
+    def _write_run_record(self, log_dir: str) -> Any:
+        from .run_record import motion_entries, write_run_record
+
+        state = self.sampler.state_dict() if self.sampler is not None else None
+        path = write_run_record(
+            log_dir,
+            sampler_state=state,
+            motion_files=self.motion_files,
+            extra={"num_envs": int(getattr(self.env, "num_envs", 0))},
+        )
+        if self.motion_files is not None:
+            layout = state.get("layout") if state else None
+            self._motion_sha256 = [m["sha256"] for m in motion_entries(layout, self.motion_files)]
+        return path
 
     # ------------------------------------------------------------------------------------------------ per iteration
     def _sampler_iteration_end(self) -> None:
@@ -138,9 +212,12 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
         self.sampler.sync()
         # One host sync per iteration; kept on the runner even where nothing is written (other ranks, no log_dir).
         self.sampler_metrics = {k: float(v) for k, v in self.sampler.metrics().items()}
+        iteration, self._iteration = self._iteration, self._iteration + 1
         logger = getattr(self, "logger", None)  # rsl-rl-lib >= 3.3: a Logger object
-        if getattr(logger if logger is not None else self, "writer", None) is None:
+        writer = getattr(logger if logger is not None else self, "writer", None)
+        if writer is None:
             return
+        self._log_images(writer, iteration)
         if logger is not None:
             # Logger.log() averages each key over the dicts in ep_extras and writes keys with a "/" as they are.
             # rsl-rl-lib < 5.5 only reads the keys of the first dict: merge into a copy of it.
@@ -149,6 +226,40 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
                 logger.ep_extras[0] = {**logger.ep_extras[0], **metrics}
             else:
                 logger.ep_extras.append(metrics)
+
+    def _log_images(self, writer: Any, iteration: int, *, force: bool = False) -> bool:
+        """Log the sampler heatmap and per-motion mass every ``image_interval`` iterations; True if logged."""
+        interval = self._auto_interval if self.image_interval is None else self.image_interval
+        if self._images_off or interval == 0 or not (force or iteration % interval == 0):
+            return False
+        if not (hasattr(self.sampler, "tables") and hasattr(self.sampler, "layout")):
+            return False
+        try:
+            import matplotlib  # noqa: F401  (the figures below select its Agg backend)
+            import numpy  # noqa: F401
+        except ImportError as err:
+            self._images_off = True
+            print(
+                f"[adaptive-sampling] sampler images are off: matplotlib is not available ({err}); training goes on. "
+                "pip install 'adaptive-sampling[plot]' to log them."
+            )
+            return False
+        import matplotlib.pyplot as plt
+
+        from adaptive_sampling.plot import env_steps_title, motion_mass_figure, sampler_figure
+
+        from .images import log_figure
+
+        world = int(getattr(self, "gpu_world_size", 1))
+        title = env_steps_title(self.sampler, int(self.env.num_envs), world) + f", iteration {iteration}"
+        for tag, make in (("heatmap", sampler_figure), ("motion_mass", motion_mass_figure)):
+            fig = make(self.sampler, title=title)
+            try:
+                log_figure(writer, METRIC_PREFIX + tag, fig, iteration)
+            finally:
+                plt.close(fig)
+        self.images_logged += 1
+        return True
 
     def log(self, locs: dict, *args: Any, **kwargs: Any) -> None:  # called by rsl-rl-lib < 3.3 only
         """rsl-rl-lib 3.0-3.2 (logging in the runner): add the sampler metrics to the episode infos, then log."""
@@ -177,13 +288,51 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
             _atomic_torch_save(saved, path)
             if hasattr(logger, "writer"):  # rsl-rl-lib 4.0 creates it only when learn() starts
                 logger.save_model(path, self.current_learning_iteration)
-            return
-        # Older rsl-rl: let it write (and upload) its checkpoint, then add the sampler state atomically.
-        super().save(path, infos)
-        if sampler_state is not None:
-            saved = torch.load(path, weights_only=False, map_location="cpu")
-            saved[SAMPLER_KEY] = sampler_state
-            _atomic_torch_save(saved, path)
+        else:
+            # Older rsl-rl: let it write (and upload) its checkpoint, then add the sampler state atomically.
+            super().save(path, infos)
+            if sampler_state is not None:
+                saved = torch.load(path, weights_only=False, map_location="cpu")
+                saved[SAMPLER_KEY] = sampler_state
+                _atomic_torch_save(saved, path)
+        if self.export_onnx and self._is_main_rank():
+            self._export_next_to(path)
+
+    def _export_next_to(self, checkpoint: str) -> None:
+        """Write ``policy.onnx`` next to ``checkpoint``; a failure is reported and training goes on."""
+        from .export import ONNX_FILENAME
+
+        target = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), ONNX_FILENAME)
+        try:
+            self.onnx_path = self.export_policy(target, run_path=os.path.dirname(os.path.abspath(checkpoint)))
+        except ImportError as err:
+            self.export_onnx = False
+            print(f"[adaptive-sampling] ONNX export is off: {err}. pip install 'adaptive-sampling[onnx]'")
+        except Exception as err:  # never lose a training run to the exporter
+            warnings.warn(f"ONNX export of {checkpoint!r} failed: {type(err).__name__}: {err}", stacklevel=2)
+
+    def export_policy(self, path: str, *, run_path: str | None = None) -> str:
+        """Export the actor with its observation normaliser to ``path`` (ONNX) with the deployment metadata.
+
+        The metadata holds the env's ``policy_metadata``, the motion library as the sampler knows it (names in
+        one-hot order, frames, fps) and, with ``motion_files``, each file's SHA-256.
+
+        Returns:
+            ``path``.
+        """
+        from .export import METADATA_FORMAT, export_onnx, sampler_metadata
+
+        metadata: dict[str, Any] = {"format": METADATA_FORMAT, "run_path": run_path}
+        metadata.update(sampler_metadata(self.sampler))
+        if self.motion_files is not None:
+            if self._motion_sha256 is None:
+                from .run_record import motion_entries
+
+                self._motion_sha256 = [m["sha256"] for m in motion_entries(None, self.motion_files)]
+            metadata["motion_sha256"] = self._motion_sha256
+        extra = self.policy_metadata() if callable(self.policy_metadata) else self.policy_metadata
+        metadata.update(extra or {})
+        return export_onnx(self, path, metadata)
 
     def load(self, path: str, *args: Any, remap_sampler: bool | None = None, **kwargs: Any) -> Any:
         """Load a checkpoint as ``OnPolicyRunner.load`` does, and the sampler state it holds; all or nothing.
@@ -237,6 +386,11 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
         except Exception:  # a sampler that cannot be copied is checked by its own load (it checks before changing)
             return
         _load_sampler_state(trial, state, path, remap)
+
+
+def default_image_interval(num_learning_iterations: int) -> int:
+    """Iterations between sampler images when none is configured: about :data:`IMAGES_PER_RUN` per run."""
+    return max(1, round(num_learning_iterations / IMAGES_PER_RUN))
 
 
 def _load_sampler_state(sampler: Any, state: dict, path: str, remap: bool) -> Any:
