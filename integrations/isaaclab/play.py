@@ -54,12 +54,24 @@ def motion_changes(checkpoint: os.PathLike, motion_files: list[str]) -> list[str
     return [f"motion library differs from the one {record_path} recorded: {p}" for p in problems]
 
 
+def onnx_session(path: str):
+    """The exported policy in onnxruntime (``None``, with a note, where onnxruntime is not installed)."""
+    try:
+        from adaptive_sampling_rsl_rl.onnx_policy import OnnxPolicy
+
+        return OnnxPolicy(path)
+    except ImportError as err:
+        print(f"[play] onnxruntime is not available ({err}): the exported file is not compared with the torch policy")
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Play; return the exit status."""
     args = build_parser().parse_args(argv)
     env, agent_cfg = make_env(args, play=True)
     sampler = sampler_of(env)
     command = env.unwrapped.command_manager.get_term("motion")
+    onnx_policy = None
     if args.random_policy:
         if args.export is not None:
             raise SystemExit("--export needs a checkpoint, not --random_policy")
@@ -75,10 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         runner = make_runner(env, agent_cfg, log_dir=None, export_onnx=False)
         print(f"[play] loading {checkpoint}")
         runner.load(str(checkpoint))
+        policy = runner.get_inference_policy(device=env.device)
         if args.export is not None:
             target = args.export or os.path.join(os.path.dirname(checkpoint), "policy.onnx")
             print(f"[play] exported {runner.export_policy(target, run_path=str(checkpoint.parent))}")
-        policy = runner.get_inference_policy(device=env.device)
+            onnx_policy = onnx_session(target)
     sampler.eval()
     num_steps = int(env.unwrapped.max_episode_length) if args.num_steps is None else args.num_steps
     if num_steps == 0:
@@ -87,9 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     obs, _ = env.reset()
     errors = {"anchor_pos": [], "body_pos": [], "joint_pos": []}
     dones_total = 0
+    onnx_diff, onnx_count = 0.0, 0
     with torch.inference_mode():
         for _ in range(num_steps):
-            obs, _, dones, _ = env.step(policy(obs))
+            actions = policy(obs)
+            if onnx_policy is not None:  # the exported file acts as the torch policy on every played observation
+                exported = torch.from_numpy(onnx_policy(obs["policy"].cpu().numpy()))
+                onnx_diff = max(onnx_diff, float((exported - actions.cpu()).abs().max()))
+                onnx_count += int(actions.shape[0])
+            obs, _, dones, _ = env.step(actions)
             dones_total += int(dones.sum())
             errors["anchor_pos"].append(command.metrics["error_anchor_pos"].mean().item())
             errors["body_pos"].append(command.metrics["error_body_pos"].mean().item())
@@ -98,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[play] {num_steps} steps x {env.num_envs} envs, motions {sorted(set(motions))}, {dones_total} resets")
     for name, values in errors.items():
         print(f"[play] mean error_{name}: {sum(values) / max(len(values), 1):.4f}")
+    if onnx_count:
+        print(f"[play] onnx vs torch actions: max abs diff {onnx_diff:.3e} over {onnx_count} observations")
     env.close()
     return 0
 
