@@ -1,7 +1,7 @@
-"""rsl-rl integration: a runner that checkpoints, logs and syncs the sampler, a tracking benchmark env, ONNX export.
+"""rsl-rl integration: a runner that checkpoints, logs and syncs the sampler, and exports the policy to ONNX.
 
 Names are imported on first use, so the robot-side reader (:mod:`adaptive_sampling_rsl_rl.onnx_policy`, numpy and
-onnxruntime only) works where rsl-rl and torch are not installed.
+onnxruntime only) works where rsl-rl and torch are not installed; the runner imports rsl_rl and torch only.
 """
 
 from __future__ import annotations
@@ -14,11 +14,6 @@ _EXPORTS = {
     "AdaptiveSamplingRunner": "runner",
     "SamplerLike": "runner",
     "find_sampler": "runner",
-    "MotionClip": "tracking_env",
-    "TrackingEnv": "tracking_env",
-    "TrackingEnvCfg": "tracking_env",
-    "evaluate": "tracking_env",
-    "make_motion_library": "tracking_env",
     "OnnxPolicy": "onnx_policy",
     "PolicyMetadata": "onnx_policy",
     "read_metadata": "onnx_policy",
