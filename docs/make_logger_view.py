@@ -20,12 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
-SCALARS = (
-    ("Train/mean_reward", "Train/mean_reward"),
-    ("Sampler/entropy", "Sampler/entropy"),
-    ("Sampler/mean_failure_rate", "Sampler/mean_failure_rate"),
-    ("Sampler/max_motion_mass", "Sampler/max_motion_mass"),
-)
+SCALARS = (("Train/mean_reward", "Train/mean_reward"), ("Sampler/mean_failure_rate", "Sampler/mean_failure_rate"))
 ORANGE, GREY, HEADER = "#f57c00", "#616161", "#ff6f00"
 
 
@@ -48,24 +43,27 @@ def main() -> int:
     heat = acc.Images("Sampler/heatmap")[-1]
     mass = acc.Images("Sampler/motion_mass")[-1]
 
-    fig = plt.figure(figsize=(12.0, 6.4), dpi=100)
+    fig = plt.figure(figsize=(12.0, 6.6), dpi=100)
     fig.patch.set_facecolor("#f5f5f5")
-    fig.text(0.0, 0.975, "  TensorBoard    TIME SERIES    SCALARS    IMAGES", fontsize=10, color="white",
-             va="center", bbox={"facecolor": HEADER, "edgecolor": HEADER, "boxstyle": "square,pad=0.6"})
-    fig.text(0.99, 0.975, args.run.name, fontsize=7, color="white", ha="right", va="center")
-    grid = fig.add_gridspec(3, 4, left=0.03, right=0.99, top=0.9, bottom=0.05, hspace=0.45, wspace=0.25,
-                            height_ratios=[1.0, 1.0, 0.8])
-    ax = fig.add_subplot(grid[0:2, 0:3])
+    header = fig.add_axes((0.0, 0.95, 1.0, 0.05))
+    header.set_facecolor(HEADER)
+    header.set_xticks([])
+    header.set_yticks([])
+    header.text(0.01, 0.5, "TensorBoard    TIME SERIES    SCALARS    IMAGES", fontsize=10, color="white", va="center")
+    header.text(0.99, 0.5, f"run {args.run.name}", fontsize=8, color="white", ha="right", va="center")
+    grid = fig.add_gridspec(2, 4, left=0.04, right=0.99, top=0.9, bottom=0.07, hspace=0.3, wspace=0.3,
+                            height_ratios=[1.45, 1.0])
+    ax = fig.add_subplot(grid[0, :])
     ax.imshow(mpimg.imread(io.BytesIO(heat.encoded_image_string)))
     ax.set_axis_off()
     ax.set_title(f"Sampler/heatmap   step {heat.step}", loc="left", fontsize=8, color=GREY)
-    ax = fig.add_subplot(grid[0:2, 3])
+    ax = fig.add_subplot(grid[1, 0:2])
     ax.imshow(mpimg.imread(io.BytesIO(mass.encoded_image_string)))
     ax.set_axis_off()
     ax.set_title(f"Sampler/motion_mass   step {mass.step}", loc="left", fontsize=8, color=GREY)
     tags = set(acc.Tags()["scalars"])
-    for col, (tag, title) in enumerate(SCALARS):
-        ax = fig.add_subplot(grid[2, col])
+    for col, (tag, title) in enumerate(SCALARS[:2], start=2):
+        ax = fig.add_subplot(grid[1, col])
         card(ax, title)
         if tag in tags:
             events = acc.Scalars(tag)
