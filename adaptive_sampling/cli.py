@@ -52,6 +52,8 @@ def _plot(args: argparse.Namespace) -> int:
 def _motions(argv: list[str]) -> int:
     try:
         module = importlib.import_module("adaptive_sampling_motions.cli")
+        # the tools import numpy and mujoco when they build their parser (also for --help) or run a command
+        result = module.main(argv)
     except ImportError as err:
         print(
             "error: 'adaptive-sampling motions' needs the motions integration (adaptive_sampling_motions) and its "
@@ -59,7 +61,6 @@ def _motions(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    result = module.main(argv)
     return int(result) if result is not None else 0
 
 

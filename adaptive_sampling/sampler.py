@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import torch
 
 from . import distributed, kernels
-from .config import AdaptiveSamplerCfg
+from .config import AdaptiveSamplerCfg, FrozenAdaptiveSamplerCfg
 from .layout import MotionLayout
 
 STATE_VERSION = 1
@@ -18,6 +19,12 @@ STATE_VERSION = 1
 
 # Renormalise the lazily decayed accumulators before their weights (1 - alpha)^-n pass this bound.
 _MAX_LAZY_WEIGHT = 2.0**20
+
+MAX_SAMPLES = 2**31 - 1
+"""Most starts one :meth:`AdaptiveSampler.sample` call draws (far above any batch of environments)."""
+
+# Largest magnitude a saved statistic may hold: the rebuild scores in float32 (max ~3.4e38), over millions of bins.
+_MAX_STAT = 1e30
 
 _STAT_KEYS = ("failures", "visits", "pending_failures", "pending_visit_diff")
 _DIFF_KEYS = ("pending_visit_diff",)
@@ -80,7 +87,10 @@ class AdaptiveSampler:
         if not isinstance(cfg, AdaptiveSamplerCfg):
             raise TypeError(f"cfg must be an AdaptiveSamplerCfg, got {type(cfg).__name__}")
         cfg.check()
-        self.cfg = cfg
+        # a read-only copy: the caller may edit or reuse its config without changing this sampler
+        cfg = FrozenAdaptiveSamplerCfg.of(cfg)
+        self.cfg: AdaptiveSamplerCfg = cfg
+        """This sampler's configuration (a read-only copy of the one it was built with)."""
         self.device = _normalise_device(device)
         self.layout = MotionLayout(
             num_frames,
@@ -176,7 +186,9 @@ class AdaptiveSampler:
 
     def train(self, mode: bool = True) -> AdaptiveSampler:
         """Training mode: adaptive starts, statistics updated."""
-        self.training = bool(mode)
+        if not isinstance(mode, bool):
+            raise TypeError(f"mode must be a bool, got {mode!r}")
+        self.training = mode
         return self
 
     def eval(self) -> AdaptiveSampler:
@@ -208,6 +220,7 @@ class AdaptiveSampler:
         self._check_tensor("failed", failed)
         if failed.dtype != torch.bool and not failed.is_floating_point():
             raise TypeError(f"failed must be a bool or floating tensor, got dtype {failed.dtype}")
+        failed = failed.detach()  # a soft failure may come from a graph; statistics never join one
         if failed.shape[0] != num:
             raise ValueError(f"failed must have the length of motion_ids ({num}), got {failed.shape[0]}")
         if self.cfg.validate_args and num > 0 and self._any_bad_segment(motion_ids, start_frames, end_frames, failed):
@@ -232,6 +245,11 @@ class AdaptiveSampler:
         lay = self.layout
         motion_ids = motion_ids.long()
         frames = torch.stack((start_frames, end_frames)).long()
+        if not self.cfg.validate_args:
+            # unchecked values: clamp them into range, so every index is valid before anything is written (wrong
+            # values give wrong statistics, never a half-applied record)
+            motion_ids = motion_ids.clamp(0, lay.num_motions - 1)
+            frames = torch.minimum(frames.clamp_min(0), lay.num_frames[motion_ids] - 1)
         start_slots, end_slots = self._slots.slot_offsets[motion_ids] + lay.local_bins_of(motion_ids, frames)
         weight = self._lazy_weight(self._clock + 1)
         fail = failed.to(torch.float64) * weight
@@ -259,14 +277,16 @@ class AdaptiveSampler:
         """
         if (num is None) == (motion_ids is None):
             raise ValueError("sample() needs exactly one of num and motion_ids")
+        lay = self.layout
         if motion_ids is not None:
             num = self._check_index("motion_ids", motion_ids)
             if self.cfg.validate_args and num > 0:
                 self._check_motion_ids(motion_ids)
             motion_ids = motion_ids.long()
-        elif isinstance(num, bool) or not isinstance(num, int) or num < 0:
-            raise ValueError(f"num must be an int >= 0, got {num!r}")
-        lay = self.layout
+            if not self.cfg.validate_args:
+                motion_ids = motion_ids.clamp(0, lay.num_motions - 1)  # unchecked: keep every index valid
+        else:
+            num = _check_num(num)
         gen = self._generator
         u, r = torch.rand((2, num), dtype=torch.float64, device=self.device, generator=gen)  # bin, frame in bin
 
@@ -286,13 +306,20 @@ class AdaptiveSampler:
             first = self._slots.slot_offsets[motion_ids]
             last = first + lay.bins_per_motion[motion_ids] - 1
             low = torch.where(first > 0, cdf[(first - 1).clamp_min(0)], torch.zeros_like(u))
-            slots = kernels.draw_bins(cdf, low, cdf[last], u)
+            high = cdf[last]
+            slots = kernels.draw_bins(cdf, low, high, u)
             slots = torch.minimum(torch.maximum(slots, first), last)
         # index_select: several times faster than t[idx] on the CPU for large tables
         width = torch.index_select(self._slot_num_frames, 0, slots)
         offset = torch.minimum((r * width).long(), width - 1)
         motion = torch.index_select(self._slots.slot_motion, 0, slots)
-        return motion, torch.index_select(self._slot_start_frame, 0, slots).add_(offset)
+        frames = torch.index_select(self._slot_start_frame, 0, slots).add_(offset)
+        if motion_ids is not None:
+            # a motion without probability mass: start from its prior (uniform in time), decided on the device
+            num_frames = lay.num_frames[motion_ids]
+            uniform = torch.minimum((r * num_frames).long(), num_frames - 1)
+            frames = torch.where(high > low, frames, uniform)
+        return motion, frames
 
     def step(self) -> None:
         """Advance one environment step; rebuild the distribution every ``cfg.rebuild_every`` steps.
@@ -337,8 +364,13 @@ class AdaptiveSampler:
 
         Keys: ``entropy`` (H(p) / ln B), ``effective_num_bins`` (1 / sum p^2), ``effective_bin_fraction``,
         ``top1_prob``, ``top1_motion``, ``top1_bin``, ``max_over_uniform`` (max p * B), ``max_over_prior``,
-        ``concentrated_bin_fraction`` (p > 10 / B), ``max_motion_mass``, ``coverage`` (share of bins ever visited,
-        as of the last rebuild), ``mean_failure_rate`` (smoothed share of segments that failed), ``num_bins``.
+        ``concentrated_bin_fraction`` (p > 10 / B), ``max_motion_mass``, ``coverage`` (share of bins ever visited),
+        ``mean_failure_rate`` (smoothed share of segments that failed), ``num_bins``.
+
+        When they update: the distribution metrics describe ``p`` as of the last rebuild (every
+        ``cfg.rebuild_every`` steps, or :meth:`rebuild`); ``coverage`` counts visits merged by then (a rebuild, a
+        :meth:`sync` or an internal renormalisation), so it reads 0 after the first ``record`` + ``step`` until the
+        first rebuild; ``mean_failure_rate`` includes every segment recorded so far.
         """
         p = self.probabilities.double()
         prior = self.prior.double()
@@ -446,6 +478,8 @@ class AdaptiveSampler:
         Returns:
             What was kept, added and dropped.
         """
+        if not isinstance(remap, bool):
+            raise TypeError(f"remap must be a bool, got {remap!r}")
         saved = _validated_state(state)
         lay = saved["layout"]
         here = self.layout.signature()
@@ -468,7 +502,7 @@ class AdaptiveSampler:
         dev = self.device
         if exact:
             report.kept = list(self.layout.motion_names)
-            staged = {k: saved[k].to(dev) for k in (*_STAT_KEYS, "visited", "probabilities")}
+            staged = {k: saved[k].to(dev, copy=True) for k in (*_STAT_KEYS, "visited", "probabilities")}
         else:
             staged, report = self._remap_stats(saved, same_grid)
         new_probs = staged.pop("probabilities", None)
@@ -477,11 +511,16 @@ class AdaptiveSampler:
         real, diff = self._slots.slot_of_bin, self._slots.diff_slots
         for key in staged:
             staged[key] = self._to_slots(staged[key], index=diff if key in _DIFF_KEYS else real)
-        totals, pending_totals = saved["totals"].to(dev), saved["pending_totals"].to(dev)
+        # copies: the staged values are rescaled in place below, and the argument is never modified
+        totals = saved["totals"].to(dev, torch.float64, copy=True)
+        pending_totals = saved["pending_totals"].to(dev, torch.float64, copy=True)
         clock, t0 = saved["clock"], saved["t0"]
         saved_alpha = saved["config"].get("ema_alpha", self.cfg.ema_alpha)
-        if saved_alpha != self.cfg.ema_alpha:
-            # the saved accumulators are relative to step t0 under the saved alpha: take their values now
+        # log of the lazy weight (1 - alpha)^-(clock + 1 - t0) the next event would get under the saved alpha
+        log_weight = 0.0 if saved_alpha == 0.0 else -(clock + 1 - t0) * math.log1p(-saved_alpha)
+        if saved_alpha != self.cfg.ema_alpha or log_weight > math.log(_MAX_LAZY_WEIGHT):
+            # the saved accumulators are relative to step t0 under the saved alpha: take their values now (also
+            # when t0 lies so far back that the lazy weights would overflow; this sampler never saves such a state)
             decay = (1.0 - saved_alpha) ** (clock - t0)
             for t in (*(staged[k] for k in _STAT_KEYS), totals, pending_totals):
                 t.mul_(decay)
@@ -611,11 +650,12 @@ class AdaptiveSampler:
         else:
             if motion_weights is None:
                 raise ValueError("AdaptiveSamplerCfg.prior='weights' needs motion_weights, got None")
-            w = torch.as_tensor(motion_weights, dtype=torch.float64).to(self.device)
+            w = _real_tensor(motion_weights, "motion_weights")
             if w.shape != (lay.num_motions,):
                 raise ValueError(f"motion_weights must have shape ({lay.num_motions},), got {tuple(w.shape)}")
             if not bool(torch.isfinite(w).all()) or bool((w < 0).any()) or float(w.sum()) <= 0:
                 raise ValueError(f"motion_weights must be finite, >= 0 and not all 0, got {w.tolist()[:8]}")
+            w = (w / w.max()).to(self.device)  # scaled first: the sum of weights near 1e308 would overflow
         return w / w.sum()
 
     def _check_tensor(self, name: str, t: Any) -> None:
@@ -716,6 +756,26 @@ def _segments(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------------- helpers
 
 
+def _real_tensor(values: Any, name: str) -> torch.Tensor:
+    """Real numbers (a sequence, numpy array or tensor) as a float64 CPU tensor; bool, complex and text raise."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of real numbers, got {type(values).__name__}")
+    if isinstance(values, torch.Tensor):
+        if values.device.type == "meta":
+            raise ValueError(f"{name} must hold values (not a meta tensor)")
+        t = values.detach()
+    else:
+        try:
+            t = torch.as_tensor(values)  # its dtype says whether the values are real
+            if t.dtype != torch.bool and not t.is_complex():
+                t = torch.as_tensor(values, dtype=torch.float64)  # Python floats would become float32
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(f"{name} must be a sequence of real numbers, got {values!r:.80}: {err}") from None
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
+    return t.to("cpu", torch.float64)
+
+
 def _same_config(saved: dict[str, Any], cfg: AdaptiveSamplerCfg) -> bool:
     """Whether a saved config gives the same distribution as ``cfg`` (the seed and validation do not matter)."""
     ignore = ("seed", "validate_args")
@@ -724,13 +784,32 @@ def _same_config(saved: dict[str, Any], cfg: AdaptiveSamplerCfg) -> bool:
 
 
 def _normalise_device(device: torch.device | str | None) -> torch.device:
+    """The device as tensors made there report it (``"cpu:0"`` -> ``cpu``, ``"cuda"`` -> ``cuda:<current>``)."""
+    if device is not None and not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
     try:
         dev = torch.device(device) if device is not None else torch.device("cpu")
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", torch.cuda.current_device())
-    return dev
+    if dev.type == "meta":
+        raise ValueError(f"device must hold data (the sampler cannot live on 'meta'), got {device!r}")
+    try:
+        return torch.empty(0, device=dev).device
+    except (RuntimeError, AssertionError) as err:  # a CPU-only build raises AssertionError for "cuda"
+        raise ValueError(f"device {device!r} is not available here: {err}") from None
+
+
+def _check_num(num: Any) -> int:
+    """``num`` of :meth:`AdaptiveSampler.sample` as an int in ``[0, MAX_SAMPLES]`` (integer-likes accepted)."""
+    if isinstance(num, bool) or type(num).__name__ == "bool_":
+        raise TypeError(f"num must be an int, got {num!r}")
+    try:
+        value = operator.index(num)
+    except TypeError:
+        raise TypeError(f"num must be an int, got {num!r}") from None
+    if not 0 <= value <= MAX_SAMPLES:
+        raise ValueError(f"num must be an int in [0, {MAX_SAMPLES}] (split larger draws), got {value}")
+    return value
 
 
 def _validated_state(state: Any) -> dict[str, Any]:
@@ -769,12 +848,22 @@ def _validated_state(state: Any) -> dict[str, Any]:
     for key in ("motion_names", "num_frames", "fps", "bins_per_motion", "bin_duration_s", "bin_layout"):
         if key not in lay:
             raise ValueError(f"state_dict['layout'] is missing {key!r}")
-    num_motions = len(lay["motion_names"])
+    names = lay["motion_names"]
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ValueError("state_dict['layout']['motion_names'] must be a list of str")
+    if len(set(names)) != len(names):
+        raise ValueError("state_dict['layout']['motion_names'] must be unique")
+    num_motions = len(names)
     for key in ("num_frames", "fps", "bins_per_motion"):
         if not isinstance(lay[key], (list, tuple)) or len(lay[key]) != num_motions:
             raise ValueError(f"state_dict['layout'][{key!r}] must be a list of {num_motions} values")
-    if not all(isinstance(b, int) and b > 0 for b in lay["bins_per_motion"]):
-        raise ValueError("state_dict['layout']['bins_per_motion'] must hold positive ints")
+    for key in ("num_frames", "bins_per_motion"):
+        if not all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in lay[key]):
+            raise ValueError(f"state_dict['layout'][{key!r}] must hold positive ints")
+    if not all(
+        isinstance(r, (int, float)) and not isinstance(r, bool) and math.isfinite(r) and r > 0 for r in lay["fps"]
+    ):
+        raise ValueError("state_dict['layout']['fps'] must hold finite numbers > 0")
     if not isinstance(state["config"], dict):
         raise ValueError(f"state_dict['config'] must be a dict, got {type(state['config']).__name__}")
     alpha = state["config"].get("ema_alpha", 0.0)
@@ -800,6 +889,8 @@ def _validated_state(state: Any) -> dict[str, Any]:
         t = state[key]
         if not isinstance(t, torch.Tensor):
             raise ValueError(f"state_dict[{key!r}] must be a tensor, got {type(t).__name__}")
+        if t.device.type == "meta":
+            raise ValueError(f"state_dict[{key!r}] must hold values, got a meta tensor")
         if tuple(t.shape) != shape:
             raise ValueError(f"state_dict[{key!r}] must have shape {shape}, got {tuple(t.shape)}")
         if key == "visited":
@@ -812,11 +903,15 @@ def _validated_state(state: Any) -> dict[str, Any]:
             raise ValueError(
                 f"state_dict[{key!r}] must be finite{'' if key in _DIFF_KEYS else ' and >= 0'} (corrupt state)"
             )
+        if t.numel() > 0 and float(t.abs().max()) > _MAX_STAT:
+            raise ValueError(
+                f"state_dict[{key!r}] must hold values of magnitude <= {_MAX_STAT:g}, got {float(t.abs().max()):g}"
+            )
     probs = state["probabilities"].double()
     if abs(float(probs.sum()) - 1.0) > 1e-3:
         raise ValueError(f"state_dict['probabilities'] must sum to 1, got {float(probs.sum())}")
     g = state["generator_state"]
-    if not isinstance(g, torch.Tensor) or g.dtype != torch.uint8:
+    if not isinstance(g, torch.Tensor) or g.dtype != torch.uint8 or g.device.type == "meta":
         raise ValueError("state_dict['generator_state'] must be a uint8 tensor (torch.Generator.get_state())")
     return state
 
