@@ -32,6 +32,19 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)
+# pip's exit status is kept; filtered out are this machine's local-index noise and pip's resolver report on Isaac
+# Lab's own pins (torch==2.11.0, Python 3.12, its full dependency set), which this script overrides on purpose.
+pip_install() {
+    "${PIP[@]}" install -q "$@" 2> >(grep -v -e '^WARNING: Location' -e "^ERROR: pip's dependency resolver" \
+        -e '^isaaclab [0-9.]* requires ' >&2)
+}
+pins_said=""
+say_pins() {
+    [ -n "$pins_said" ] && return 0
+    log "note: Isaac Lab $ISAACLAB_VERSION's own pins (torch==2.11.0, Python 3.12, its full dependency set) are" \
+        "overridden on purpose; pip's resolver report about them is hidden"
+    pins_said=1
+}
 
 CONSTRAINTS="$(mktemp)"
 WORK="$(mktemp -d)"
@@ -58,7 +71,7 @@ if have "torch==$TORCH_VERSION"; then
     log "torch $TORCH_VERSION present"
 else
     log "installing torch==$TORCH_VERSION (CPU)"
-    "${PIP[@]}" install "torch==$TORCH_VERSION"
+    pip_install "torch==$TORCH_VERSION"
 fi
 
 # An editable install made before a package had its __init__.py maps it as a namespace package (no __file__):
@@ -70,15 +83,17 @@ assert all(m.__file__ for m in (a, b, c, d)) and a.AdaptiveSampler and d.Adaptiv
     log "adaptive-sampling present"
 else
     log "installing adaptive-sampling (editable) from $REPO"
-    "${PIP[@]}" install -e "$REPO[test,rsl-rl,plot]" -c "$CONSTRAINTS"
+    pip_install -e "$REPO[test,rsl-rl,plot]" -c "$CONSTRAINTS"
 fi
 
 if have "isaaclab==$ISAACLAB_VERSION"; then
     log "isaaclab $ISAACLAB_VERSION present"
 else
-    log "installing isaaclab $ISAACLAB_VERSION (wheel only; its python/torch pins are ignored on purpose)"
-    "${PIP[@]}" download --no-deps --python-version 3.12 --only-binary=:all: "isaaclab==$ISAACLAB_VERSION" -d "$WORK/wheel"
-    "${PIP[@]}" install --no-deps --ignore-requires-python "$WORK"/wheel/isaaclab-"$ISAACLAB_VERSION"-*.whl
+    log "installing isaaclab $ISAACLAB_VERSION (wheel only)"
+    say_pins
+    "${PIP[@]}" download -q --no-deps --python-version 3.12 --only-binary=:all: "isaaclab==$ISAACLAB_VERSION" \
+        -d "$WORK/wheel" 2> >(grep -v '^WARNING: Location' >&2)
+    pip_install --no-deps --ignore-requires-python "$WORK"/wheel/isaaclab-"$ISAACLAB_VERSION"-*.whl
 fi
 
 DEPS=(
@@ -92,9 +107,10 @@ if have "warp-lang==$WARP_VERSION" "newton==$NEWTON_VERSION" "usd-exchange==$USD
     log "Isaac Lab dependencies present"
 else
     log "installing Isaac Lab dependencies (pinned)"
+    say_pins
     # Two steps, as in the recipe that was seen to resolve: the light deps first, then Newton and USD.
-    "${PIP[@]}" install "${DEPS[@]:0:7}" -c "$CONSTRAINTS"
-    "${PIP[@]}" install "${DEPS[@]:7}" -c "$CONSTRAINTS"
+    pip_install "${DEPS[@]:0:7}" -c "$CONSTRAINTS"
+    pip_install "${DEPS[@]:7}" -c "$CONSTRAINTS"
 fi
 
 log "checking the stack imports"
