@@ -31,13 +31,13 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip --disable-pip-version-check)
-# pip's exit status is kept; filtered out are this machine's local-index noise and pip's resolver report on Isaac
-# Lab's own pins (torch==2.11.0, Python 3.12, its full dependency set), which this script overrides on purpose.
-pip_install() {
-    "${PIP[@]}" install -q "$@" 2> >(grep -v -e '^WARNING: Location' -e "^ERROR: pip's dependency resolver" \
-        -e '^isaaclab [0-9.]* requires ' >&2)
+# pip, quiet, with its exit status kept; filtered out are this machine's local-index noise and pip's resolver report
+# on Isaac Lab's own pins (torch==2.11.0, Python 3.12, its full dependency set), which this script overrides on purpose.
+quiet_pip() {
+    "$PY" -m pip --disable-pip-version-check -q "$@" 2> >(grep -v -e '^WARNING: Location' \
+        -e "^ERROR: pip's dependency resolver" -e '^isaaclab [0-9.]* requires ' >&2)
 }
+PIP=(quiet_pip)
 pins_said=""
 say_pins() {
     [ -n "$pins_said" ] && return 0
@@ -71,7 +71,7 @@ if have "torch==$TORCH_VERSION"; then
     log "torch $TORCH_VERSION present"
 else
     log "installing torch==$TORCH_VERSION (CPU)"
-    pip_install "torch==$TORCH_VERSION"
+    "${PIP[@]}" install "torch==$TORCH_VERSION"
 fi
 
 # An editable install made before a package had its __init__.py maps it as a namespace package (no __file__):
@@ -83,17 +83,16 @@ assert all(m.__file__ for m in (a, b, c, d)) and a.AdaptiveSampler and d.Adaptiv
     log "adaptive-sampling present"
 else
     log "installing adaptive-sampling (editable) from $REPO"
-    pip_install -e "$REPO[test,rsl-rl,plot]" -c "$CONSTRAINTS"
+    "${PIP[@]}" install -e "$REPO[test,rsl-rl,plot]" -c "$CONSTRAINTS"
 fi
 
 if have "isaaclab==$ISAACLAB_VERSION"; then
     log "isaaclab $ISAACLAB_VERSION present"
 else
-    log "installing isaaclab $ISAACLAB_VERSION (wheel only)"
+    log "installing isaaclab $ISAACLAB_VERSION (wheel only; its python/torch pins are ignored on purpose)"
     say_pins
-    "${PIP[@]}" download -q --no-deps --python-version 3.12 --only-binary=:all: "isaaclab==$ISAACLAB_VERSION" \
-        -d "$WORK/wheel" 2> >(grep -v '^WARNING: Location' >&2)
-    pip_install --no-deps --ignore-requires-python "$WORK"/wheel/isaaclab-"$ISAACLAB_VERSION"-*.whl
+    "${PIP[@]}" download --no-deps --python-version 3.12 --only-binary=:all: "isaaclab==$ISAACLAB_VERSION" -d "$WORK/wheel"
+    "${PIP[@]}" install --no-deps --ignore-requires-python "$WORK"/wheel/isaaclab-"$ISAACLAB_VERSION"-*.whl
 fi
 
 DEPS=(
@@ -109,8 +108,8 @@ else
     log "installing Isaac Lab dependencies (pinned)"
     say_pins
     # Two steps, as in the recipe that was seen to resolve: the light deps first, then Newton and USD.
-    pip_install "${DEPS[@]:0:7}" -c "$CONSTRAINTS"
-    pip_install "${DEPS[@]:7}" -c "$CONSTRAINTS"
+    "${PIP[@]}" install "${DEPS[@]:0:7}" -c "$CONSTRAINTS"
+    "${PIP[@]}" install "${DEPS[@]:7}" -c "$CONSTRAINTS"
 fi
 
 log "checking the stack imports"
