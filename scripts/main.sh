@@ -9,7 +9,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export OMP_NUM_THREADS=1
-bash scripts/setup.sh "$VENV"
+# The editable install reads the sources in place: it is current until pyproject.toml changes (or the venv is new),
+# so a stamp of pyproject.toml, $EXTRAS and this checkout's path skips the 10 s `pip install -e` of scripts/setup.sh.
+stamp="$VENV/.adaptive-sampling-install"
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) ${EXTRAS:-default extras} $PWD"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && "$VENV/bin/python" -c "
+import importlib.util as u, pathlib, sys
+# looked up, not imported (importing torch takes seconds)
+core, torch = u.find_spec('adaptive_sampling'), u.find_spec('torch')
+sys.exit(not (core and torch) or pathlib.Path(core.origin).parent != pathlib.Path('adaptive_sampling').resolve())
+" 2>/dev/null; then
+  echo "[main] adaptive-sampling is installed from this checkout and current; skipping scripts/setup.sh"
+else
+  bash scripts/setup.sh "$VENV"
+  echo "$wanted" >"$stamp"
+fi
 if [ "${MAIN:-train}" = "demo" ]; then
   exec "$VENV/bin/python" -m adaptive_sampling.demo "$@"
 fi
@@ -17,4 +31,6 @@ bash scripts/setup_isaaclab.sh "$VENV"
 if [ $# -eq 0 ]; then
   set -- --max_iterations 20
 fi
+echo "[main] training: about a minute passes before the first PPO line (the simulation starts in ~45 s;" \
+  "on a first run Warp also compiles its kernels, ~25 s, cached in ~/.cache/warp for later runs)"
 exec "$VENV/bin/python" integrations/isaaclab/train.py --headless "$@"
