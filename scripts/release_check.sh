@@ -11,7 +11,8 @@
 #      import from the wheel (SKIP_ISAACLAB=1 skips this step).
 # Every venv starts as a hard-linked copy of one fresh venv holding only torch==2.13.0 (any other torch spec pulls
 # a multi-GB CUDA build; every pip call passes a constraints file pinning it).
-# Usage: bash scripts/release_check.sh        (KEEP=1 keeps the work directory and prints its path)
+# Usage: bash scripts/release_check.sh   (DIST_DIR=dir: copy the checked sdist and wheel there, e.g. for twine upload;
+#        KEEP=1: keep the work directory and print its path; WHEEL_MAX_KB: the size bound, default 1024)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -19,9 +20,16 @@ PY=${PYTHON:-python3}
 WHEEL_MAX_KB=${WHEEL_MAX_KB:-1024}
 DIST=adaptive-sampling-rl
 export OMP_NUM_THREADS=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+export PYTHONWARNINGS="ignore:Failed to initialize NumPy"   # torch without numpy (the bare core venv)
 START=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/release_check.XXXXXX")
-if [ "${KEEP:-0}" = "1" ]; then trap 'echo "[release] kept $WORK"' EXIT; else trap 'rm -rf "$WORK"' EXIT; fi
+cleanup() {
+    local pid   # checks still running after a failure: stop them (and what they started) before removing $WORK
+    for pid in $(jobs -pr); do pkill -TERM -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ "${KEEP:-0}" = "1" ]; then echo "[release] kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
 log() { printf '[release %4ss] %s\n' "$((SECONDS - START))" "$*"; }
 CONSTRAINTS="$WORK/constraints.txt"
 echo "torch==2.13.0" >"$CONSTRAINTS"
@@ -35,7 +43,8 @@ pip_in "$WORK/tools" build twine
 log "building the sdist and the wheel"
 # a copy of the tracked and new files only: no .venv, logs or caches can leak into the sdist
 mkdir "$WORK/src"
-git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$WORK/src"
+git ls-files -z --cached --others --exclude-standard \
+    | xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' _ | xargs -0 cp --parents -t "$WORK/src"
 "$WORK/tools/bin/python" -m build --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 \
     || { cat "$WORK/build.log"; log "ERROR: the build failed"; exit 1; }
 "$WORK/tools/bin/python" -m twine check --strict "$WORK"/dist/*
@@ -145,37 +154,37 @@ def pytest_report_header(config):
 def pytest_sessionfinish(session, exitstatus):
     _check()
 PY
-(cd "$WORK/run" && PYTHONPATH="$WORK/run" "$WORK/core/bin/python" -m pytest -q -p release_guard -p no:cacheprovider \
-    tests/core tests/release)
+# hypothesis's dev profile even in CI: the derandomised ci profile already ran on the same code in scripts/test.sh
+(cd "$WORK/run" && env -u CI PYTHONPATH="$WORK/run" "$WORK/core/bin/python" -m pytest -q -p release_guard \
+    -p no:cacheprovider tests/core tests/release)
 
-log "extras, each alone in its own venv"
+log "extras, each alone in its own venv, and Isaac Lab (in parallel; each writes its own log)"
 check_extra() {   # extra, then the modules it promises
     local extra=$1; shift
     new_venv "x-$extra"
     pip_in "$WORK/x-$extra" "$WHEEL[$extra]"
     in_venv "x-$extra" -c "$FROM_WHEEL" "$@"
 }
-check_extra rsl-rl rsl_rl tensorboard numpy adaptive_sampling_rsl_rl adaptive_sampling_rsl_rl.runner
-check_extra plot matplotlib numpy adaptive_sampling.plot
-in_venv x-plot -c "
+check_rsl_rl() { check_extra rsl-rl rsl_rl tensorboard numpy adaptive_sampling_rsl_rl adaptive_sampling_rsl_rl.runner; }
+check_plot() {
+    check_extra plot matplotlib numpy adaptive_sampling.plot
+    in_venv x-plot -c "
 import torch
 from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
 torch.save(AdaptiveSampler(AdaptiveSamplerCfg(), [100, 60], [50.0, 30.0]).state_dict(), 'state.pt')"
-(cd "$WORK/empty" && "$WORK/x-plot/bin/adaptive-sampling" plot state.pt -o heat.png && test -s heat.png)
-check_extra motions mujoco numpy tqdm adaptive_sampling_motions adaptive_sampling_motions.convert \
-    adaptive_sampling_motions.kinematics adaptive_sampling_motions.validation adaptive_sampling_motions.cli
-"$WORK/x-motions/bin/adaptive-sampling" motions --help >/dev/null
-check_extra bench numpy scipy matplotlib rsl_rl tensorboard adaptive_sampling_rsl_rl
-
-if [ "${SKIP_ISAACLAB:-0}" = "1" ]; then
-    log "Isaac Lab: skipped (SKIP_ISAACLAB=1)"
-else
-    log "Isaac Lab: the wheel, then scripts/setup_isaaclab.sh, in its own venv"
+    (cd "$WORK/empty" && "$WORK/x-plot/bin/adaptive-sampling" plot state.pt -o heat.png && test -s heat.png)
+}
+check_motions() {
+    check_extra motions mujoco numpy tqdm adaptive_sampling_motions adaptive_sampling_motions.convert \
+        adaptive_sampling_motions.kinematics adaptive_sampling_motions.validation adaptive_sampling_motions.cli
+    "$WORK/x-motions/bin/adaptive-sampling" motions --help >/dev/null
+}
+check_bench() { check_extra bench numpy scipy matplotlib rsl_rl tensorboard adaptive_sampling_rsl_rl; }
+check_isaaclab() {
     new_venv isaaclab
     # rsl-rl and motions first, so that setup_isaaclab.sh finds the project installed and never installs the source
     pip_in "$WORK/isaaclab" "$WHEEL[rsl-rl,motions]"
-    bash "$REPO/scripts/setup_isaaclab.sh" "$WORK/isaaclab" >"$WORK/isaaclab.log" 2>&1 \
-        || { cat "$WORK/isaaclab.log"; log "ERROR: setup_isaaclab.sh failed"; exit 1; }
+    bash "$REPO/scripts/setup_isaaclab.sh" "$WORK/isaaclab"
     in_venv isaaclab -c "$FROM_WHEEL" adaptive_sampling adaptive_sampling_rsl_rl adaptive_sampling_isaaclab \
         adaptive_sampling_isaaclab.command adaptive_sampling_isaaclab.tracking_env_cfg adaptive_sampling_isaaclab.mdp
     in_venv isaaclab -c "
@@ -184,6 +193,22 @@ from adaptive_sampling_isaaclab.assets import demo_motions_dir
 files = resolve_motion_files(str(demo_motions_dir()))
 assert len(files) == 4, files
 print('[release]   demo motions shipped in the wheel:', len(files))"
-fi
+}
+checks=(rsl_rl plot motions bench isaaclab)
+[ "${SKIP_ISAACLAB:-0}" = "1" ] && { checks=("${checks[@]:0:4}"); log "Isaac Lab: skipped (SKIP_ISAACLAB=1)"; }
+declare -A pids
+for c in "${checks[@]}"; do (set -e; "check_$c") >"$WORK/check_$c.log" 2>&1 & pids[$c]=$!; done
+failed=()
+for c in "${checks[@]}"; do
+    if wait "${pids[$c]}"; then
+        log "$c: OK"; grep '^\[release\]' "$WORK/check_$c.log" || true
+    else
+        failed+=("$c"); log "$c: FAILED"; tail -40 "$WORK/check_$c.log"
+    fi
+done
+[ ${#failed[@]} -eq 0 ] || { log "ERROR: failed: ${failed[*]}"; exit 1; }
 
+if [ -n "${DIST_DIR:-}" ]; then
+    mkdir -p "$DIST_DIR" && cp "$WHEEL" "$SDIST" "$DIST_DIR/" && log "checked files copied to $DIST_DIR/"
+fi
 log "OK: $DIST $(basename "$WHEEL") passed the release check in $((SECONDS - START)) s"
