@@ -107,7 +107,7 @@ def plot_sampler(
         import matplotlib.pyplot as plt
         import numpy as np
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib and numpy: pip install 'adaptive-sampling[plot]'") from err
+        raise ImportError("plotting needs matplotlib and numpy: pip install 'adaptive-sampling-rl[plot]'") from err
 
     tables = sampler.tables()
     names = list(sampler.layout.motion_names)

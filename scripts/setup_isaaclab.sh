@@ -80,9 +80,9 @@ if "$PY" -c "
 import adaptive_sampling as a, adaptive_sampling_isaaclab as b, adaptive_sampling_motions as c, adaptive_sampling_rsl_rl as d
 assert all(m.__file__ for m in (a, b, c, d)) and a.AdaptiveSampler and d.AdaptiveSamplingRunner
 " 2>/dev/null; then
-    log "adaptive-sampling present"
+    log "adaptive-sampling-rl present"
 else
-    log "installing adaptive-sampling (editable) from $REPO"
+    log "installing adaptive-sampling-rl (editable) from $REPO"
     "${PIP[@]}" install -e "$REPO[test,rsl-rl,plot]" -c "$CONSTRAINTS"
 fi
 

@@ -90,7 +90,7 @@ def test_motions_missing_gives_clear_error(monkeypatch, capsys):
     monkeypatch.delitem(sys.modules, "adaptive_sampling_motions.cli", raising=False)
     monkeypatch.setattr(importlib, "import_module", fail)
     assert main(["motions", "info"]) == 2
-    assert "adaptive-sampling[motions]" in capsys.readouterr().err
+    assert "adaptive-sampling-rl[motions]" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point():
