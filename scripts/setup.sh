@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Create (or update) the project's virtual environment: torch==2.13.0 first (a CPU wheel here; any other torch
 # spec pulls a multi-GB CUDA build), then the project with the extras named in $EXTRAS.
-# Usage: bash scripts/setup.sh [VENV]    (default .venv; EXTRAS default "test,rsl-rl,plot,motions")
+# Usage: bash scripts/setup.sh [VENV]    (default .venv; EXTRAS default "test,rsl-rl,plot,motions,onnx")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${1:-.venv}
-EXTRAS=${EXTRAS:-test,rsl-rl,plot,motions}
+EXTRAS=${EXTRAS:-test,rsl-rl,plot,motions,onnx}
 PY=${PYTHON:-python3}
 if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating $VENV"
