@@ -65,6 +65,8 @@ fi
 if "$PY" -c "
 import adaptive_sampling as a, adaptive_sampling_mjlab as b, adaptive_sampling_motions as c, adaptive_sampling_rsl_rl as d
 assert all(m.__file__ for m in (a, b, c, d)) and d.AdaptiveSamplingRunner
+from importlib.metadata import entry_points
+assert 'adaptive_sampling_mjlab.tasks' in [e.value for e in entry_points(group='mjlab.tasks')]
 import pytest, hypothesis
 " 2>/dev/null; then
     log "adaptive-sampling present"

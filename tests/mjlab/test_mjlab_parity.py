@@ -1,4 +1,4 @@
-"""Parity with mjlab's own BeyondMimic sampler: mjlab's real ``MotionCommand`` next to ``AdaptiveSamplerCfg.beyondmimic()``.
+"""Parity with mjlab's built-in sampler: mjlab's real ``MotionCommand`` next to ``AdaptiveSamplerCfg.beyondmimic()``.
 
 mjlab's command (``mjlab.tasks.tracking.mdp.MotionCommand``) runs its own ``__init__``, ``reset`` and ``compute`` on a
 stand-in env without a simulator, in the order of ``ManagerBasedRlEnv.step``: terminations, reset of the envs that
@@ -24,8 +24,9 @@ import torch
 pytest.importorskip("mjlab.envs", reason="mjlab is not installed (scripts/setup_mjlab.sh builds .venv-mjlab)")
 pytestmark = [pytest.mark.mjlab, pytest.mark.slow]
 
-from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg  # noqa: E402
 from mjlab.tasks.tracking.mdp import MotionCommand, MotionCommandCfg  # noqa: E402
+
+from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg  # noqa: E402
 
 NUM_ENVS = 4096
 NUM_STEPS = int(os.environ.get("PARITY_STEPS", 5000))
@@ -178,7 +179,8 @@ def _run(tmp_path, num_frames: int, seed: int) -> dict:
         reset_ids = (terminated | time_outs).nonzero().flatten()
 
         # the segments that end at the reset, as the library sees them
-        ended_frames = torch.minimum(torch.maximum(frames[reset_ids], start_frames[reset_ids]), torch.tensor(num_frames - 1))
+        last_frame = torch.tensor(num_frames - 1)
+        ended_frames = torch.minimum(torch.maximum(frames[reset_ids], start_frames[reset_ids]), last_frame)
         failed = terminated[reset_ids]
         ours.record(zeros[: len(reset_ids)], start_frames[reset_ids], ended_frames, failed)
         bins = ours.layout.local_bins_of(zeros[: len(reset_ids)], ended_frames)
