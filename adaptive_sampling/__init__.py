@@ -7,6 +7,7 @@
 from .config import AdaptiveSamplerCfg
 from .layout import MotionLayout
 from .sampler import STATE_VERSION, AdaptiveSampler, LoadReport
+from .segments import segment_ends
 
-__all__ = ["STATE_VERSION", "AdaptiveSampler", "AdaptiveSamplerCfg", "LoadReport", "MotionLayout"]
+__all__ = ["STATE_VERSION", "AdaptiveSampler", "AdaptiveSamplerCfg", "LoadReport", "MotionLayout", "segment_ends"]
 __version__ = "0.1.0"

@@ -74,7 +74,9 @@ class AdaptiveSamplerCfg:
 
     prior: Prior = "motion"
     """Prior over start points: ``"motion"`` (each motion equally likely, uniform in time inside it), ``"duration"``
-    (uniform over all frames of the library) or ``"weights"`` (the sampler's ``motion_weights``)."""
+    (uniform over all frames of the library) or ``"weights"`` (the sampler's ``motion_weights``). It is the floor of
+    the mixture and, with ``statistic="rate"``, also the base of the failure part (``p_fail ~ p_prior * rate``), so
+    with equal failure rates the whole distribution is the prior."""
 
     max_motion_share: float = 1.0
     """Cap on one motion's share of the failure-driven part ``p_fail`` (1 = no cap; at least 1 / M). A motion's final

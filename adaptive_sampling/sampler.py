@@ -49,9 +49,11 @@ class AdaptiveSampler:
 
         score_b = rate_b = (F_b + r0 * n0) / (N_b + n0)      (statistic "rate")  or  alpha * F_b   ("count")
         s_b     = sum_u gamma^u * score_{min(b + u, last bin of b's clip)} / sum_u gamma^u
-        s_b     = s_b * width_b                               (rate only: width_b = bin length / nominal bin)
+        s_b     = p_prior_b * s_b                             (rate only: the prior tilted by the failure rate)
         p_fail  = s / sum(s)
         p       = (1 - lambda) * p_fail + lambda * p_prior
+
+    With ``"rate"`` the failure part is the prior conditioned on failing, so with equal rates ``p`` is the prior.
 
     ``F`` and ``N`` are exponentially decayed sums of failures and visits (decay ``1 - ema_alpha`` per step), kept
     as lazily decayed accumulators so recording costs O(events), not O(bins).
@@ -111,7 +113,6 @@ class AdaptiveSampler:
             additive = (cfg.additive_uniform_ratio / lay.bins_per_motion.double())[lay.bin_motion].float()
             self._additive = self._to_slots(additive)
             self._taps = kernels.exponential_taps(cfg.kernel_size, cfg.kernel_decay)
-            self._bin_width = self._to_slots(lay.bin_width.float())
             self._slot_start_frame = self._to_slots(lay.bin_start_frame)
             self._slot_num_frames = self._to_slots(lay.bin_num_frames, fill=1)
             self._last_real_slot = num_slots - slots.pad - 1
@@ -578,7 +579,9 @@ class AdaptiveSampler:
             score.add_(self._additive)
         kernels.lookahead_smooth(score, self._taps, self._slots, out=smoothed)
         if cfg.statistic == "rate":
-            smoothed.mul_(self._bin_width)  # a rate is per unit time: a partial last bin gets its share of a bin
+            # a rate is a probability per start: tilt the prior by it, so with equal rates p_fail is the prior (and a
+            # partial last bin gets its share of starts in proportion to its length, as in the prior)
+            smoothed.mul_(self._prior)
         total = smoothed.sum()
         p_fail = smoothed.div_(total.clamp_min(torch.finfo(smoothed.dtype).tiny))
         # without any failure score (all zero) p_fail is the prior: decided on the device, no host sync

@@ -1,25 +1,37 @@
-"""Does adaptive start sampling make PPO learn a motion library faster? (rsl-rl on the pure-torch tracking env)
+"""Does adaptive start sampling make PPO learn a motion library faster? (rsl-rl on the point-mass tracking env)
 
-Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), ``beyondmimic`` and ``paper`` presets, and the library ``default``.
-Every arm trains the same PPO (rsl-rl, through AdaptiveSamplingRunner) for the same number of env steps, over
-several seeds. Every ``--eval-every`` iterations the deterministic policy is started at frame 0 of every clip and
-run until it fails or reaches the clip's end: full-clip success rate and mean completed fraction vs env steps.
+Scenarios (``--scenario``):
 
-Statistics are over seeds: two-sided permutation tests of the difference in means and percentile-bootstrap 95%
-confidence intervals. "Steps to target" is the first evaluation at which a run reaches the uniform arm's mean final
-success; runs that never do are censored at the budget (counted in ``censored``), which favours the arm that fails.
+- ``short_clips`` (the first scenario, unchanged): 24 clips of 6-24 s, 8 of them with one or two hard segments.
+- ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.2% of all frames).
 
-    OMP_NUM_THREADS=1 python benchmarks/learning.py            # full run (about 40 min on 2 cores)
-    OMP_NUM_THREADS=1 python benchmarks/learning.py --quick    # a few minutes
+Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), the ``beyondmimic`` and ``paper`` presets, the library
+``default``, two peers written from their papers (``benchmarks/arms.py``): ``plr`` (Prioritized Level Replay over
+start bins) and ``motion_failure`` (PHC / ProtoMotions motion-level failure-proportional sampling), and the
+``oracle`` diagnostic (half the starts just before a known hard segment). Every arm trains the same PPO (rsl-rl,
+through AdaptiveSamplingRunner) for the same number of env steps, with the same seeds (paired: seed s of every arm
+shares the env, the policy initialisation and the sampler seed). Every ``--eval-every`` iterations the deterministic
+policy is started at frame 0 of every clip and run until it fails or reaches the clip's end.
 
-Writes ``benchmarks/results/learning.json``, ``learning_curves.png`` and ``learning_heatmap.png``.
+Reported per scenario and arm: final success (all clips, hard clips), success AUC, env steps to uniform's mean final
+success (runs that never get there are censored one evaluation after the budget, which favours the arm that fails),
+forgetting of easy clips (share of evaluations in which an easy clip solved at the previous evaluation is lost), the
+share of starts on hard segments (a hard segment or the ``HARD_LEAD_S`` seconds before it) per evaluation interval,
+and stuck seeds (never all clips at once within the budget). Comparisons are paired over seeds: exact two-sided
+sign-flip permutation tests of the mean difference and paired percentile-bootstrap 95% CIs.
+
+    OMP_NUM_THREADS=1 python benchmarks/learning.py                        # short_clips, all arms, 8 seeds
+    OMP_NUM_THREADS=1 python benchmarks/learning.py --scenario rare_hard   # rare_hard
+    OMP_NUM_THREADS=1 python benchmarks/learning.py --quick                # 2 seeds, short budget
+
+Writes ``benchmarks/results/<tag>.json`` (``learning`` / ``learning_rare_hard``), ``<tag>_curves.png``,
+``<tag>_heatmap.png`` and ``learning_arms.json`` (one entry per scenario and arm, from every scenario's JSON).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing as mp
 import os
 import platform
@@ -27,21 +39,106 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
+    sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
-ARMS = ("uniform", "beyondmimic", "paper", "default")
-EXTRA_ARMS = ("oracle",)
-"""Diagnostic arms, run only when named: ``oracle`` puts half the starts just before a known hard segment."""
+ARMS = ("uniform", "beyondmimic", "paper", "default", "plr", "motion_failure", "oracle")
+LIBRARY_ARMS = ("uniform", "beyondmimic", "paper", "default", "oracle")
+"""Arms whose sampler is the library's (their state plots as a heatmap)."""
+PEERS = ("uniform", "beyondmimic", "paper", "plr", "motion_failure")
+"""The arms the default must match or beat (``oracle`` is a diagnostic bound, not a method)."""
+SCENARIOS = {
+    "short_clips": {"library": "make_motion_library", "iterations": 160, "eval_every": 20, "tag": "learning"},
+    "rare_hard": {
+        "library": "make_rare_hard_library",
+        "iterations": 240,
+        "eval_every": 20,
+        "tag": "learning_rare_hard",
+    },
+}
+"""Library and default budget per scenario (``rare_hard``'s budget was fixed with the uniform arm only: README)."""
+HARD_LEAD_S = 2.0
+"""A start counts as "on a hard segment" inside a hard segment or up to this long before it (its approach)."""
+
+
+def make_library(scenario: str, seed: int) -> list:
+    """The scenario's clips."""
+    from benchmarks.envs import point_mass
+
+    return getattr(point_mass, SCENARIOS[scenario]["library"])(seed)
 
 
 def make_sampler(arm: str, seed: int, clips: list):
     """The arm's sampler; ``oracle`` is a uniform sampler whose draws are half replaced by known-good starts."""
     from adaptive_sampling import AdaptiveSampler
+    from benchmarks.arms import MotionFailureSampler, PrioritizedLevelReplaySampler
 
     frames, fps, names = [c.num_frames for c in clips], [c.fps for c in clips], [c.name for c in clips]
+    if arm == "plr":
+        return PrioritizedLevelReplaySampler(frames, fps, names, seed=seed)
+    if arm == "motion_failure":
+        return MotionFailureSampler(frames, fps, names, seed=seed)
     if arm != "oracle":
         return AdaptiveSampler(sampler_cfg(arm, seed), frames, fps, names)
     return _oracle_class()(sampler_cfg("uniform", seed), frames, fps, names, clips=clips)
+
+
+class StartCounter:
+    """The arm's sampler as the env and the runner see it, counting the starts that land on a hard segment.
+
+    Forwards the sampler protocol unchanged (the draws are the sampler's own); :meth:`take` returns the share of
+    starts since the previous call that fell inside a hard segment or ``lead_s`` before it.
+    """
+
+    def __init__(self, sampler, clips: list, lead_s: float) -> None:
+        import torch
+
+        self.sampler = sampler
+        masks = []
+        for c in clips:
+            t = torch.arange(c.num_frames, dtype=torch.float64) / c.fps
+            mask = torch.zeros(c.num_frames, dtype=torch.bool)
+            for start, end in c.hard_segments:
+                mask |= (t >= start - lead_s) & (t < end)
+            masks.append(mask)
+        self._mask = torch.cat(masks)
+        self._offsets = torch.tensor([0, *torch.tensor([c.num_frames for c in clips]).cumsum(0).tolist()[:-1]])
+        self.time_share = float(sum(float(m.sum()) / c.fps for m, c in zip(masks, clips, strict=True)))
+        self.time_share /= sum(c.num_frames / c.fps for c in clips)
+        """Share of the library's time in hard windows (what starts uniform in time would give)."""
+        self._starts, self._hard = 0, 0
+
+    def sample(self, num=None, **kwargs):
+        motion_ids, frames = self.sampler.sample(num, **kwargs)
+        self._starts += int(motion_ids.numel())
+        self._hard += int(self._mask[self._offsets[motion_ids] + frames].sum())
+        return motion_ids, frames
+
+    def take(self) -> float:
+        share = self._hard / self._starts if self._starts else float("nan")
+        self._starts, self._hard = 0, 0
+        return share
+
+    def record(self, *args):
+        return self.sampler.record(*args)
+
+    def step(self):
+        return self.sampler.step()
+
+    def state_dict(self):
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state, *, remap=False):
+        return self.sampler.load_state_dict(state, remap=remap)
+
+    def metrics(self):
+        return self.sampler.metrics()
+
+    def sync(self):
+        return self.sampler.sync()
 
 
 def _oracle_class():
@@ -89,6 +186,8 @@ def sampler_cfg(arm: str, seed: int):
         return AdaptiveSamplerCfg(seed=seed)
     if arm == "oracle":
         return AdaptiveSamplerCfg.uniform(seed=seed)
+    if arm in ("plr", "motion_failure"):
+        return None  # not a library configuration (benchmarks/arms.py)
     raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
 
 
@@ -132,14 +231,16 @@ def run_one(job: tuple[str, int, dict]) -> dict:
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    from adaptive_sampling_rsl_rl import AdaptiveSamplingRunner, TrackingEnv, TrackingEnvCfg, evaluate
-    from adaptive_sampling_rsl_rl.tracking_env import make_motion_library
+    from adaptive_sampling_rsl_rl import AdaptiveSamplingRunner
+
+    from benchmarks.envs import PointMassTrackingEnv, PointMassTrackingEnvCfg, evaluate
 
     args = argparse.Namespace(**opts)
-    clips = make_motion_library(args.library_seed)
-    env_cfg = TrackingEnvCfg(num_envs=args.num_envs, seed=seed)
+    clips = make_library(args.scenario, args.library_seed)
+    env_cfg = PointMassTrackingEnvCfg(num_envs=args.num_envs, seed=seed)
     sampler = make_sampler(arm, seed, clips)
-    env = TrackingEnv(clips, sampler, cfg=env_cfg)
+    counter = StartCounter(sampler, clips, HARD_LEAD_S)
+    env = PointMassTrackingEnv(clips, counter, cfg=env_cfg)
     with contextlib.redirect_stdout(io.StringIO()):
         runner = AdaptiveSamplingRunner(env, train_cfg(args), log_dir=None)
     policy = runner.alg.get_policy()
@@ -157,6 +258,7 @@ def run_one(job: tuple[str, int, dict]) -> dict:
                 "success": float(result["success"].float().mean()),
                 "completed": float(result["completed"].mean()),
                 "clip_success": [bool(x) for x in result["success"].tolist()],
+                "hard_start_share": counter.take(),  # over the interval that ends here
             }
         )
 
@@ -177,147 +279,144 @@ def run_one(job: tuple[str, int, dict]) -> dict:
         "wall_s": time.time() - start,
         "hard_motion_mass": float(tables["motion_mass"][hard].sum()),
         "sampler_metrics": runner.sampler_metrics,
-        "sampler_state": sampler.state_dict() if seed == args.seeds[0] else None,
+        "hard_time_share": counter.time_share,
+        "sampler_state": sampler.state_dict() if seed == args.seeds[0] and arm in LIBRARY_ARMS else None,
     }
 
 
-# ------------------------------------------------------------------------------------------------------- statistics
-def permutation_test(a: list[float], b: list[float], rounds: int = 20000, seed: int = 0) -> float:
-    """Two-sided p-value of mean(a) - mean(b) under exchangeability (exact when there are few splits)."""
-    import itertools
+def arm_summary(rs: list[dict], hard: np.ndarray, steps: list[int]) -> dict:
+    """Per-seed figures and mean curves of one arm (runs sorted by seed)."""
+    budget = steps[-1]
+    clip_success = np.array([[p["clip_success"] for p in r["curve"]] for r in rs], bool)  # (seeds, evals, clips)
+    succ = clip_success.mean(2)
+    hard_succ = clip_success[:, :, hard].mean(2)
+    comp = np.array([[p["completed"] for p in r["curve"]] for r in rs])
+    share = np.array([[p.get("hard_start_share", np.nan) for p in r["curve"][1:]] for r in rs], float)
+    # forgetting: easy clips solved at one evaluation and lost at the next, over all such (evaluation, clip) pairs
+    easy = clip_success[:, :, ~hard]
+    held = easy[:, :-1].sum((1, 2))
+    lost = (easy[:, :-1] & ~easy[:, 1:]).sum((1, 2))
+    full = succ >= 1.0 - 1e-9
+    first_full = [next((s for s, f in zip(steps, row, strict=True) if f), None) for row in full]
+    return {
+        "seeds": [r["seed"] for r in rs],
+        "success_mean": succ.mean(0).tolist(),
+        "success_std": succ.std(0).tolist(),
+        "hard_success_mean": hard_succ.mean(0).tolist(),
+        "hard_success_std": hard_succ.std(0).tolist(),
+        "completed_mean": comp.mean(0).tolist(),
+        "completed_std": comp.std(0).tolist(),
+        "hard_start_share_mean": np.nanmean(share, 0).tolist() if share.size else [],
+        "hard_start_share_std": np.nanstd(share, 0).tolist() if share.size else [],
+        "final_success": succ[:, -1].tolist(),
+        "final_hard_success": hard_succ[:, -1].tolist(),
+        "final_completed": comp[:, -1].tolist(),
+        "success_auc": (np.trapezoid(succ, steps, axis=1) / budget).tolist(),
+        "hard_success_auc": (np.trapezoid(hard_succ, steps, axis=1) / budget).tolist(),
+        "forgetting": np.where(held > 0, lost / np.maximum(held, 1), 0.0).tolist(),
+        "hard_start_share": np.nanmean(share, 1).tolist() if share.size else [],
+        "first_full_success_steps": first_full,
+        "stuck": [f is None for f in first_full],
+        "stuck_share": float(np.mean([f is None for f in first_full])),
+        "hard_motion_mass": [r["hard_motion_mass"] for r in rs],
+        "wall_s": [r["wall_s"] for r in rs],
+        "final_sampler_metrics_seed0": rs[0]["sampler_metrics"],
+    }
 
-    import numpy as np
 
-    a_arr, b_arr = np.asarray(a, float), np.asarray(b, float)
-    pooled = np.concatenate([a_arr, b_arr])
-    observed = abs(a_arr.mean() - b_arr.mean())
-    n = len(a_arr)
-    if math.comb(len(pooled), n) <= rounds:
-        diffs = []
-        idx = np.arange(len(pooled))
-        for combo in itertools.combinations(idx, n):
-            mask = np.zeros(len(pooled), bool)
-            mask[list(combo)] = True
-            diffs.append(abs(pooled[mask].mean() - pooled[~mask].mean()))
-        diffs = np.asarray(diffs)
-        return float((diffs >= observed - 1e-12).mean())
-    rng = np.random.default_rng(seed)
-    count = 0
-    for _ in range(rounds):
-        perm = rng.permutation(pooled)
-        count += abs(perm[:n].mean() - perm[n:].mean()) >= observed - 1e-12
-    return float((count + 1) / (rounds + 1))
+COMPARED = ("final_success", "final_hard_success", "success_auc", "steps_to_target_censored", "forgetting")
 
 
-def bootstrap_ci(a: list[float], b: list[float] | None = None, stat: str = "diff", rounds: int = 10000, seed: int = 0):
-    """Percentile 95% CI of mean(a) (b None), mean(a) - mean(b) ("diff") or mean(a) / mean(b) ("ratio")."""
-    import numpy as np
+def compare_arms(a: dict, b: dict) -> dict:
+    """Paired comparison of two arms over their common seeds: mean difference, CI and p per figure."""
+    from benchmarks.stats import paired_bootstrap_ci, paired_permutation_test
 
-    rng = np.random.default_rng(seed)
-    a_arr = np.asarray(a, float)
-    ra = a_arr[rng.integers(0, len(a_arr), (rounds, len(a_arr)))].mean(1)
-    if b is None:
-        values = ra
-    else:
-        b_arr = np.asarray(b, float)
-        rb = b_arr[rng.integers(0, len(b_arr), (rounds, len(b_arr)))].mean(1)
-        values = ra - rb if stat == "diff" else ra / np.maximum(rb, 1e-12)
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return [float(lo), float(hi)]
+    common = sorted(set(a["seeds"]) & set(b["seeds"]))
+    out: dict = {"seeds": common}
+    for key in COMPARED:
+        if key not in a or key not in b:
+            continue
+        x = [a[key][a["seeds"].index(s)] for s in common]
+        y = [b[key][b["seeds"].index(s)] for s in common]
+        out[f"{key}_diff"] = float(np.mean(x) - np.mean(y))
+        out[f"{key}_diff_ci95"] = paired_bootstrap_ci(x, y)
+        out[f"{key}_p"] = paired_permutation_test(x, y)
+        if key == "steps_to_target_censored":
+            out["steps_to_target_ratio"] = float(np.mean(x) / max(np.mean(y), 1e-12))
+            out["steps_to_target_ratio_ci95"] = paired_bootstrap_ci(x, y, stat="ratio")
+    stuck_a = [a["stuck"][a["seeds"].index(s)] for s in common]
+    stuck_b = [b["stuck"][b["seeds"].index(s)] for s in common]
+    out["stuck_where_other_succeeds"] = int(sum(x and not y for x, y in zip(stuck_a, stuck_b, strict=True)))
+    return out
 
 
 def summarise(runs: list[dict], args: argparse.Namespace) -> dict:
-    import numpy as np
-    from adaptive_sampling_rsl_rl.tracking_env import make_motion_library
-
-    by_arm = {arm: sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"]) for arm in args.arms}
+    arms = [arm for arm in args.arms if any(r["arm"] == arm for r in runs)]
+    by_arm = {arm: sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"]) for arm in arms}
     steps = [p["env_steps"] for p in runs[0]["curve"]]
     budget = steps[-1]
-    hard = np.array([bool(c.hard_segments) for c in make_motion_library(args.library_seed)])
-    out: dict = {"env_steps": steps, "num_hard_clips": int(hard.sum()), "arms": {}}
-    for arm, rs in by_arm.items():
-        succ = np.array([[p["success"] for p in r["curve"]] for r in rs])
-        comp = np.array([[p["completed"] for p in r["curve"]] for r in rs])
-        hard_succ = np.array([[np.asarray(p["clip_success"])[hard].mean() for p in r["curve"]] for r in rs])
-        out["arms"][arm] = {
-            "hard_success_mean": hard_succ.mean(0).tolist(),
-            "hard_success_std": hard_succ.std(0).tolist(),
-            "final_hard_success": hard_succ[:, -1].tolist(),
-            "seeds": [r["seed"] for r in rs],
-            "success_mean": succ.mean(0).tolist(),
-            "success_std": succ.std(0).tolist(),
-            "success_min": succ.min(0).tolist(),
-            "success_max": succ.max(0).tolist(),
-            "completed_mean": comp.mean(0).tolist(),
-            "completed_std": comp.std(0).tolist(),
-            "final_success": succ[:, -1].tolist(),
-            "final_completed": comp[:, -1].tolist(),
-            "success_auc": (np.trapezoid(succ, steps, axis=1) / budget).tolist(),
-            "hard_motion_mass": [r["hard_motion_mass"] for r in rs],
-            "wall_s": [r["wall_s"] for r in rs],
-            "final_sampler_metrics_seed0": rs[0]["sampler_metrics"],
-        }
+    hard = np.array([bool(c.hard_segments) for c in make_library(args.scenario, args.library_seed)])
+    out: dict = {
+        "scenario": args.scenario,
+        "env_steps": steps,
+        "num_hard_clips": int(hard.sum()),
+        "hard_time_share": runs[0].get("hard_time_share"),
+        "arms": {arm: arm_summary(rs, hard, steps) for arm, rs in by_arm.items()},
+    }
     if "uniform" not in by_arm:
         return out
     target = float(np.mean(out["arms"]["uniform"]["final_success"]))
     out["target_success"] = target
     censor = budget + (steps[-1] - steps[-2] if len(steps) > 1 else budget)
     for arm, rs in by_arm.items():
-        hits = []
-        for r in rs:
-            hit = next((p["env_steps"] for p in r["curve"] if p["success"] >= target - 1e-9), None)
-            hits.append(hit)
+        hits = [next((p["env_steps"] for p in r["curve"] if p["success"] >= target - 1e-9), None) for r in rs]
         out["arms"][arm]["steps_to_target"] = hits
         out["arms"][arm]["steps_to_target_censored"] = [h if h is not None else censor for h in hits]
         out["arms"][arm]["censored"] = sum(h is None for h in hits)
-    uni = out["arms"]["uniform"]
-    claims = {}
-    for arm in by_arm:
-        if arm == "uniform":
-            continue
-        a = out["arms"][arm]
-        claims[f"{arm}_vs_uniform"] = {
-            "final_hard_success_diff": float(np.mean(a["final_hard_success"]) - np.mean(uni["final_hard_success"])),
-            "final_hard_success_diff_ci95": bootstrap_ci(a["final_hard_success"], uni["final_hard_success"]),
-            "final_hard_success_p": permutation_test(a["final_hard_success"], uni["final_hard_success"]),
-            "final_success_diff": float(np.mean(a["final_success"]) - np.mean(uni["final_success"])),
-            "final_success_diff_ci95": bootstrap_ci(a["final_success"], uni["final_success"]),
-            "final_success_p": permutation_test(a["final_success"], uni["final_success"]),
-            "success_auc_diff": float(np.mean(a["success_auc"]) - np.mean(uni["success_auc"])),
-            "success_auc_diff_ci95": bootstrap_ci(a["success_auc"], uni["success_auc"]),
-            "success_auc_p": permutation_test(a["success_auc"], uni["success_auc"]),
-            "steps_to_target_ratio": float(
-                np.mean(a["steps_to_target_censored"]) / max(np.mean(uni["steps_to_target_censored"]), 1e-12)
-            ),
-            "steps_to_target_ratio_ci95": bootstrap_ci(
-                a["steps_to_target_censored"], uni["steps_to_target_censored"], stat="ratio"
-            ),
-            "steps_to_target_p": permutation_test(a["steps_to_target_censored"], uni["steps_to_target_censored"]),
-            "reaches_target_in_half_the_steps": None,
-        }
-        c = claims[f"{arm}_vs_uniform"]
-        c["reaches_target_in_half_the_steps"] = bool(
-            c["steps_to_target_ratio_ci95"][1] <= 0.5 and c["steps_to_target_p"] < 0.05
-        )
-    if "default" in by_arm and "beyondmimic" in by_arm:
-        d, b = out["arms"]["default"], out["arms"]["beyondmimic"]
-        claims["default_vs_beyondmimic"] = {
-            "final_hard_success_diff": float(np.mean(d["final_hard_success"]) - np.mean(b["final_hard_success"])),
-            "final_hard_success_diff_ci95": bootstrap_ci(d["final_hard_success"], b["final_hard_success"]),
-            "final_hard_success_p": permutation_test(d["final_hard_success"], b["final_hard_success"]),
-            "final_success_diff": float(np.mean(d["final_success"]) - np.mean(b["final_success"])),
-            "final_success_diff_ci95": bootstrap_ci(d["final_success"], b["final_success"]),
-            "final_success_p": permutation_test(d["final_success"], b["final_success"]),
-            "success_auc_diff": float(np.mean(d["success_auc"]) - np.mean(b["success_auc"])),
-            "success_auc_diff_ci95": bootstrap_ci(d["success_auc"], b["success_auc"]),
-            "success_auc_p": permutation_test(d["success_auc"], b["success_auc"]),
-        }
+    claims = {
+        f"{arm}_vs_uniform": compare_arms(out["arms"][arm], out["arms"]["uniform"]) for arm in arms if arm != "uniform"
+    }
+    if "default" in by_arm:
+        for arm in arms:
+            if arm not in ("default", "uniform"):
+                claims[f"default_vs_{arm}"] = compare_arms(out["arms"]["default"], out["arms"][arm])
+        out["goals"] = goals(out, claims)
     out["claims"] = claims
     return out
 
 
+def goals(out: dict, claims: dict) -> dict:
+    """Issue 13's goals as measured: met (True), missed (False) or not measured (None)."""
+    d = out["arms"]["default"]
+    res: dict = {}
+    c = claims.get("default_vs_uniform")
+    if c and out["scenario"] == "rare_hard":
+        res["steps_to_uniform_final_le_half_p_lt_0.05"] = bool(
+            c["steps_to_target_ratio"] <= 0.5 and c["steps_to_target_censored_p"] < 0.05
+        )
+    for key in ("final_success", "success_auc"):
+        peers = [arm for arm in PEERS if arm in out["arms"]]
+        res[f"{key}_at_least_every_peer"] = all(np.mean(d[key]) >= np.mean(out["arms"][a][key]) - 1e-12 for a in peers)
+        for arm in ("beyondmimic", "uniform"):
+            cl = claims.get(f"default_vs_{arm}") if arm != "uniform" else claims.get("default_vs_uniform")
+            res[f"{key}_significantly_above_{arm}"] = (
+                None if cl is None else bool(cl[f"{key}_diff"] > 0 and cl[f"{key}_p"] < 0.05)
+            )
+    if c:
+        res["no_default_seed_stuck_where_uniform_succeeds"] = c["stuck_where_other_succeeds"] == 0
+    return res
+
+
 # ------------------------------------------------------------------------------------------------------------ plots
-COLORS = {"uniform": "#555555", "beyondmimic": "#d62728", "paper": "#1f77b4", "default": "#2ca02c", "oracle": "#9467bd"}
+COLORS = {
+    "uniform": "#555555",
+    "beyondmimic": "#d62728",
+    "paper": "#1f77b4",
+    "default": "#2ca02c",
+    "oracle": "#9467bd",
+    "plr": "#ff7f0e",
+    "motion_failure": "#8c564b",
+}
 
 
 def plot_curves(summary: dict, path: Path) -> None:
@@ -325,30 +424,37 @@ def plot_curves(summary: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     steps = np.asarray(summary["env_steps"]) / 1e6
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.4), constrained_layout=True)
-    for ax, key, label in (
-        (axes[0], "success", "full-clip success rate (all clips)"),
-        (axes[1], "hard_success", f"success on the {summary['num_hard_clips']} clips with hard segments"),
-        (axes[2], "completed", "mean completed fraction"),
-    ):
+    fig, axes = plt.subplots(1, 4, figsize=(22, 4.6), constrained_layout=True)
+    panels = (
+        (axes[0], "success", "full-clip success rate (all clips)", steps),
+        (axes[1], "hard_success", f"success on the {summary['num_hard_clips']} clips with hard segments", steps),
+        (axes[2], "completed", "mean completed fraction", steps),
+        (axes[3], "hard_start_share", f"share of starts on hard segments (or {HARD_LEAD_S:g} s before)", steps[1:]),
+    )
+    for ax, key, label, x in panels:
         for arm, a in summary["arms"].items():
             mean, std = np.asarray(a[f"{key}_mean"]), np.asarray(a[f"{key}_std"])
+            if mean.size == 0:
+                continue
             n = len(a["seeds"])
-            ax.plot(steps, mean, color=COLORS.get(arm), label=f"{arm} (n={n})", lw=1.8)
-            ax.fill_between(steps, mean - std, mean + std, color=COLORS.get(arm), alpha=0.15, lw=0)
+            ax.plot(x, mean, color=COLORS.get(arm), label=f"{arm} (n={n})", lw=1.8)
+            ax.fill_between(x, mean - std, mean + std, color=COLORS.get(arm), alpha=0.12, lw=0)
         ax.set_xlabel("env steps (millions)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+    if summary.get("hard_time_share") is not None:
+        axes[3].axhline(summary["hard_time_share"], color="k", ls=":", lw=1, label="share of the library's time")
+        axes[3].set_yscale("log")
     if "target_success" in summary:
         axes[0].axhline(summary["target_success"], color="k", ls=":", lw=1, label="uniform's final success")
     axes[0].legend(loc="lower right", fontsize=8)
     fig.suptitle(
-        "PPO on the tracking benchmark: deterministic policy from frame 0 of every clip (mean +- std over seeds)"
+        f"PPO on the point-mass tracking env, scenario '{summary['scenario']}': deterministic policy from frame 0 of "
+        "every clip (mean +- std over seeds)"
     )
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
@@ -369,22 +475,26 @@ def plot_heatmap(state: dict, clips: list, path: Path, arm: str) -> None:
 # ------------------------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", choices=tuple(SCENARIOS), default="short_clips")
     parser.add_argument("--quick", action="store_true", help="2 seeds, short budget: a few minutes")
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS + EXTRA_ARMS)
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--num-seeds", type=int, default=8)
-    parser.add_argument("--iterations", type=int, default=160, help="PPO iterations per run (24 steps x num_envs)")
-    parser.add_argument("--eval-every", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=None, help="PPO iterations per run (24 steps x num_envs)")
+    parser.add_argument("--eval-every", type=int, default=None)
     parser.add_argument("--num-envs", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--library-seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="parallel processes (<= 2 on the shared machine)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--tag", default="learning", help="file name stem of the outputs")
+    parser.add_argument("--tag", default=None, help="file name stem of the outputs (default: the scenario's)")
     args = parser.parse_args(argv)
+    scenario = SCENARIOS[args.scenario]
+    args.iterations = args.iterations or scenario["iterations"]
+    args.eval_every = args.eval_every or scenario["eval_every"]
+    args.tag = args.tag or scenario["tag"]
     if args.quick:
         args.num_seeds, args.iterations, args.eval_every = 2, 60, 15
-        if args.tag == "learning":
-            args.tag = "learning_quick"
+        args.tag = f"{args.tag}_quick"
     if not 1 <= args.workers <= 2:
         raise ValueError(f"--workers must be 1 or 2, got {args.workers}")
     args.seeds = list(range(args.num_seeds))
@@ -401,14 +511,12 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(arm, seed, opts) for seed in args.seeds for arm in args.arms if (arm, seed) not in done]
     print(f"{len(jobs)} runs to go ({len(done)} reused), {args.workers} workers", flush=True)
     start = time.time()
-    runs = list(done.values())
-    states = {}
+    runs = [r for r in done.values() if r["arm"] in args.arms]
     ctx = mp.get_context("spawn")
     with ctx.Pool(args.workers) as pool:
         for r in pool.imap_unordered(run_one, jobs):
             state = r.pop("sampler_state")
             if state is not None:
-                states[r["arm"]] = state
                 import torch
 
                 torch.save(state, args.out / f"{args.tag}_sampler_{r['arm']}.pt")
@@ -418,28 +526,35 @@ def main(argv: list[str] | None = None) -> int:
                 f.write(json.dumps(r) + "\n")
             last = r["curve"][-1]
             print(
-                f"[{time.time() - start:6.0f}s] {r['arm']:>11} seed {r['seed']}: success {last['success']:.3f} "
+                f"[{time.time() - start:6.0f}s] {r['arm']:>14} seed {r['seed']}: success {last['success']:.3f} "
                 f"completed {last['completed']:.3f} ({r['wall_s']:.0f}s)",
                 flush=True,
             )
     summary = summarise(runs, args)
-    from adaptive_sampling_rsl_rl.tracking_env import TrackingEnvCfg, make_motion_library
+    from benchmarks.envs import PointMassTrackingEnvCfg
 
-    clips = make_motion_library(args.library_seed)
+    clips = make_library(args.scenario, args.library_seed)
     summary["setup"] = {
-        "arms": args.arms,
+        "scenario": args.scenario,
+        "arms": [arm for arm in args.arms if arm in summary["arms"]],
         "seeds": args.seeds,
         "iterations": args.iterations,
         "num_envs": args.num_envs,
         "steps_per_iteration": args.num_envs * 24,
         "eval_every": args.eval_every,
         "hidden": [args.hidden, args.hidden],
-        "env": TrackingEnvCfg(num_envs=args.num_envs).__dict__ | {"lookahead_s": list(TrackingEnvCfg().lookahead_s)},
+        "hard_lead_s": HARD_LEAD_S,
+        "env": PointMassTrackingEnvCfg(num_envs=args.num_envs).__dict__
+        | {"lookahead_s": list(PointMassTrackingEnvCfg().lookahead_s)},
         "library": [
             {"name": c.name, "fps": c.fps, "num_frames": c.num_frames, "hard_segments": c.hard_segments} for c in clips
         ],
-        "sampler_cfgs": {arm: sampler_cfg(arm, 0).to_dict() for arm in args.arms},
+        "sampler_cfgs": {
+            arm: (cfg.to_dict() if (cfg := sampler_cfg(arm, 0)) is not None else "benchmarks/arms.py")
+            for arm in args.arms
+        },
         "wall_s": time.time() - start,
+        "run_wall_s": {arm: summary["arms"][arm]["wall_s"] for arm in summary["arms"]},
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, python {sys.version.split()[0]}",
     }
     json_path = args.out / f"{args.tag}.json"
@@ -452,29 +567,64 @@ def main(argv: list[str] | None = None) -> int:
         if arm in args.arms and state_path.exists():
             plot_heatmap(torch.load(state_path, weights_only=True), clips, args.out / f"{args.tag}_heatmap.png", arm)
             break
+    if not args.quick:
+        write_combined(args.out)
     print_table(summary)
     print(f"wrote {json_path}", flush=True)
     return 0
 
 
+def write_combined(out: Path) -> None:
+    """``learning_arms.json``: one entry per scenario and arm, from the scenarios' own result files."""
+    combined: dict = {"scenarios": {}}
+    for name, scenario in SCENARIOS.items():
+        path = out / f"{scenario['tag']}.json"
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text())
+        setup = data.get("setup", {})
+        combined["scenarios"][name] = {
+            "source": path.name,
+            "env_steps_budget": data["env_steps"][-1],
+            "target_success": data.get("target_success"),
+            "goals": data.get("goals"),
+            "arms": {
+                arm: {k: v for k, v in a.items() if not k.endswith(("_mean", "_std"))}
+                | {"vs_uniform": data.get("claims", {}).get(f"{arm}_vs_uniform")}
+                | {"default_vs_this": data.get("claims", {}).get(f"default_vs_{arm}")}
+                for arm, a in data["arms"].items()
+            },
+            "seeds": setup.get("seeds"),
+        }
+    (out / "learning_arms.json").write_text(json.dumps(combined, indent=1))
+
+
 def _opts_key(opts: dict) -> str:
     keys = ("iterations", "eval_every", "num_envs", "hidden", "library_seed")
-    return json.dumps({k: opts[k] for k in keys}, sort_keys=True)
+    key = {k: opts[k] for k in keys}
+    if opts.get("scenario", "short_clips") != "short_clips":  # keeps the first scenario's partial files valid
+        key["scenario"] = opts["scenario"]
+    return json.dumps(key, sort_keys=True)
 
 
 def print_table(summary: dict) -> None:
-    import numpy as np
-
-    print(f"\n{'arm':>12} {'final success':>15} {'final completed':>16} {'success AUC':>12} {'steps to target':>17}")
+    print(
+        f"\nscenario {summary['scenario']}\n{'arm':>14} {'final success':>15} {'hard clips':>10} {'success AUC':>12} "
+        f"{'steps to target':>17} {'forgetting':>10} {'hard starts':>11} {'stuck':>6}"
+    )
     for arm, a in summary["arms"].items():
-        fs, fc, auc = np.mean(a["final_success"]), np.mean(a["final_completed"]), np.mean(a["success_auc"])
+        fs, auc = np.mean(a["final_success"]), np.mean(a["success_auc"])
         stt = np.mean(a.get("steps_to_target_censored", [float("nan")]))
+        share = np.mean(a["hard_start_share"]) if a["hard_start_share"] else float("nan")
         print(
-            f"{arm:>12} {fs:8.3f} +- {np.std(a['final_success']):.3f} {fc:9.3f} +- {np.std(a['final_completed']):.3f}"
-            f" {auc:12.3f} {stt / 1e6:12.2f}M ({a.get('censored', 0)} cens.)"
+            f"{arm:>14} {fs:8.3f} +- {np.std(a['final_success']):.3f} {np.mean(a['final_hard_success']):10.3f}"
+            f" {auc:12.3f} {stt / 1e6:9.2f}M ({a.get('censored', 0)} c.) {np.mean(a['forgetting']):10.3f}"
+            f" {share:11.3f} {a['stuck_share']:6.2f}"
         )
     for name, c in summary.get("claims", {}).items():
         print(name, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in c.items()}))
+    if "goals" in summary:
+        print("goals:", json.dumps(summary["goals"]))
 
 
 if __name__ == "__main__":

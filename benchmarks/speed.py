@@ -10,8 +10,8 @@ Scales (motions x bins per motion, resets per step):
 Measured for the library (``adaptive_sampling.AdaptiveSampler``): ``record`` (one step's ended segments, as many as
 resets), ``rebuild``, ``sample`` (one step's resets) and the amortised step ``record + sample + step()`` with the
 configured ``rebuild_every`` (``step()`` timed with rebuilds switched off, plus ``rebuild / rebuild_every``; the same
-cycle is also timed directly as a cross-check). Baselines, written here from the published formulas
-(``../shared/ANCHORS.md``) and measured in the same run:
+cycle is also timed directly as a cross-check). Baselines (``baselines.py``, written from BeyondMimic's paper and
+released code) are measured in the same run:
 
 - ``loop``: BeyondMimic's step generalised to many motions the natural way - per motion a bincount + EMA of its
   failures, replicate-pad + conv1d with the look-ahead kernel, normalise, and a multinomial draw for the resets that
@@ -25,7 +25,7 @@ cycle is also timed directly as a cross-check). Baselines, written here from the
 At S4 it also checks that sampling is exact: a chi-square goodness-of-fit test of sampled bin frequencies against
 the probabilities (tiny bins pooled so every expected count is >= 5), and a tail that holds 0.03% of the mass spread
 over half a million bins (each below float32's resolution of a CDF near 1), which ``torch.multinomial`` on the
-float32 table never draws.
+float32 table never draws (``stats.chi_square``).
 
 The library is timed as configured by default (``validate_args=True``, value checks with a host sync) and, in the
 "no checks" column, with ``validate_args=False``. ``--profile`` adds an op-by-op ``torch.profiler`` breakdown of
@@ -51,8 +51,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch.utils.benchmark import Timer
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.baselines import BeyondMimicStep, LoopBaseline  # noqa: E402
+from benchmarks.stats import chi_square  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -145,170 +151,7 @@ def events_to(ev: Events, device: torch.device) -> Events:
     )
 
 
-# ---------------------------------------------------------------------------------------------------- baselines
-
-
-class LoopBaseline:
-    """BeyondMimic's sampler generalised to M motions with a Python loop over motions.
-
-    It implements the library's formula for ``statistic="count"``, ``attribution="failure"``, ``bin_layout="duration"``
-    and ``max_motion_share=1``: per motion ``q_m <- (1 - alpha) q_m + alpha c_m`` every step (``c_m`` the failures
-    that ended in each bin this step), score ``x_m = q_m + a / B_m`` (BeyondMimic's additive term), look-ahead
-    ``s_m = conv1d(pad(x_m, (0, K - 1), "replicate"), gamma^u / sum)``, failure part ``s / sum_m sum(s_m)``, true
-    mixture with the prior ``lambda * w_m * frames_b / T_m`` (uniform in time), then per motion normalised, and
-    sampled in two stages: the motion by its mass, then the bin inside it by ``torch.multinomial``.
-
-    Args:
-        bins_per_motion: Shape: (M,).
-        num_frames: Shape: (M,).
-        motion_prior: Prior mass of each motion (sums to 1). Shape: (M,).
-    """
-
-    def __init__(
-        self,
-        bins_per_motion: torch.Tensor,
-        num_frames: torch.Tensor,
-        motion_prior: torch.Tensor,
-        *,
-        ema_alpha: float,
-        kernel_size: int,
-        kernel_decay: float,
-        uniform_ratio: float,
-        additive_uniform_ratio: float,
-        device: torch.device,
-        generator: torch.Generator,
-    ) -> None:
-        self.device = device
-        self.generator = generator
-        self.alpha = ema_alpha
-        self.uniform_ratio = uniform_ratio
-        self.bins = bins_per_motion.tolist()
-        self.num_motions = len(self.bins)
-        self.num_frames = num_frames.to(device)
-        self.frames_per_bin = FPS
-        self.additive = [additive_uniform_ratio / b for b in self.bins]
-        # the prior is uniform in time inside a motion: a partial last bin gets its share of the frames
-        self.prior_per_bin = []
-        for w, b, t in zip(motion_prior.tolist(), self.bins, num_frames.tolist(), strict=True):
-            frames = torch.full((b,), self.frames_per_bin, dtype=torch.float64)
-            frames[-1] = t - self.frames_per_bin * (b - 1)
-            self.prior_per_bin.append((w * frames / t).to(device=device, dtype=torch.float32))
-        self.motion_prior = motion_prior.to(device=device, dtype=torch.float32)
-        taps = torch.tensor([kernel_decay**u for u in range(kernel_size)], dtype=torch.float32)
-        self.kernel = (taps / taps.sum()).view(1, 1, -1).to(device)
-        self.pad = kernel_size - 1
-        self.q = [torch.zeros(b, device=device) for b in self.bins]
-        self.smoothed: list[torch.Tensor] = [torch.zeros(b, device=device) for b in self.bins]
-        self.cond: list[torch.Tensor] = [torch.full((b,), 1.0 / b, device=device) for b in self.bins]
-        self.motion_mass = self.motion_prior.clone()
-
-    def update(self, motion_ids: torch.Tensor, end_frames: torch.Tensor, failed: torch.Tensor) -> None:
-        """BeyondMimic's per-step statistics, per motion: bincount of failure bins and the dense EMA."""
-        fail_motion = motion_ids[failed]
-        fail_bin = torch.div(end_frames[failed], self.frames_per_bin, rounding_mode="floor").long()
-        order = torch.argsort(fail_motion, stable=True)
-        counts = torch.bincount(fail_motion, minlength=self.num_motions).tolist()
-        chunks = fail_bin[order].split(counts)
-        keep = 1.0 - self.alpha
-        for m in range(self.num_motions):
-            q = self.q[m].mul_(keep)
-            if counts[m]:
-                q.add_(torch.bincount(chunks[m], minlength=self.bins[m]), alpha=self.alpha)
-
-    def rebuild(self) -> None:
-        """Per motion: additive term, replicate pad, conv1d, then the mixture and a per-motion normalisation."""
-        sums = []
-        for m in range(self.num_motions):
-            x = self.q[m] + self.additive[m]
-            x = F.pad(x.view(1, 1, -1), (0, self.pad), mode="replicate")
-            s = F.conv1d(x, self.kernel).view(-1)
-            self.smoothed[m] = s
-            sums.append(s.sum())
-        score = torch.stack(sums)
-        total = score.sum()
-        if bool(total > 0):
-            fail_share = (1.0 - self.uniform_ratio) / total
-            mass = score * fail_share + self.uniform_ratio * self.motion_prior
-        else:  # no failures yet: the failure part falls back to the prior
-            fail_share = torch.zeros_like(total)
-            mass = self.motion_prior.clone()
-        self.motion_mass = mass
-        prior_scale = self.uniform_ratio if bool(total > 0) else 1.0
-        # p(b | m) = (fail_share * s_b + prior_scale * prior_b) / mass_m, two ops per motion
-        scale = (fail_share / mass).tolist()
-        offset = (prior_scale / mass).tolist()
-        for m in range(self.num_motions):
-            self.cond[m] = self.smoothed[m].mul(scale[m]).add_(self.prior_per_bin[m], alpha=offset[m])
-
-    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Motion by its mass, then per motion its bins by ``torch.multinomial``; a uniform frame inside the bin."""
-        motion_ids = torch.multinomial(self.motion_mass, n, replacement=True, generator=self.generator)
-        order = torch.argsort(motion_ids, stable=True)
-        counts = torch.bincount(motion_ids, minlength=self.num_motions).tolist()
-        chunks = []
-        for m, c in enumerate(counts):
-            if c:
-                chunks.append(torch.multinomial(self.cond[m], c, replacement=True, generator=self.generator))
-        bins = torch.empty(n, dtype=torch.int64, device=self.device)
-        bins[order] = torch.cat(chunks)
-        u = torch.rand(n, device=self.device, generator=self.generator)
-        frames = ((bins + u) * self.frames_per_bin).long()
-        frames = torch.minimum(frames, self.num_frames[motion_ids] - 1)
-        return motion_ids, frames
-
-    def step(self, motion_ids: torch.Tensor, end_frames: torch.Tensor, failed: torch.Tensor, n: int) -> None:
-        """One environment step: statistics, distribution, the resets' draws (BeyondMimic recomputes every step)."""
-        self.update(motion_ids, end_frames, failed)
-        self.rebuild()
-        self.sample(n)
-
-    def probabilities(self) -> torch.Tensor:
-        """Flat table ``mass_m * p(b | m)`` in motion order. Shape: (B,)."""
-        return torch.cat([c * self.motion_mass[m] for m, c in enumerate(self.cond)])
-
-
-class BeyondMimicStep:
-    """BeyondMimic's single-motion step over ``num_bins`` bins of one clip of ``num_frames`` frames.
-
-    Per step: the bin of each failed episode's last frame, ``bincount``, the dense EMA, the additive term, replicate
-    pad + ``conv1d``, normalise, ``torch.multinomial`` and the start frame ``((bin + U) / B * (T - 1))``.
-    """
-
-    def __init__(
-        self,
-        num_bins: int,
-        num_frames: int,
-        *,
-        ema_alpha: float,
-        kernel_size: int,
-        kernel_decay: float,
-        uniform_ratio: float,
-        device: torch.device,
-        generator: torch.Generator,
-    ) -> None:
-        self.num_bins = num_bins
-        self.num_frames = num_frames
-        self.alpha = ema_alpha
-        self.uniform_ratio = uniform_ratio
-        self.device = device
-        self.generator = generator
-        taps = torch.tensor([kernel_decay**u for u in range(kernel_size)], dtype=torch.float32)
-        self.kernel = (taps / taps.sum()).view(1, 1, -1).to(device)
-        self.pad = kernel_size - 1
-        self.failed_count = torch.zeros(num_bins, device=device)
-
-    def step(self, end_frames: torch.Tensor, failed: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        bins_of_end = torch.clamp((end_frames * self.num_bins) // self.num_frames, 0, self.num_bins - 1)
-        current = torch.bincount(bins_of_end[failed], minlength=self.num_bins)
-        self.failed_count = self.alpha * current + (1 - self.alpha) * self.failed_count
-        p = self.failed_count + self.uniform_ratio / float(self.num_bins)
-        p = F.pad(p.view(1, 1, -1), (0, self.pad), mode="replicate")
-        p = F.conv1d(p, self.kernel).view(-1)
-        p = p / p.sum()
-        bins = torch.multinomial(p, n, replacement=True, generator=self.generator)
-        u = torch.rand(n, device=self.device, generator=self.generator)
-        frames = ((bins + u) / self.num_bins * (self.num_frames - 1)).long()
-        return bins, frames
+# ---------------------------------------------------------------------------------------------------- floors
 
 
 def bandwidth_pass(x: torch.Tensor) -> None:
@@ -381,57 +224,6 @@ def profile_calls(
     return out
 
 
-# ---------------------------------------------------------------------------------------------------- exactness
-
-
-def pool_groups(expected: torch.Tensor, min_expected: float = 5.0) -> torch.Tensor:
-    """Group consecutive bins so that every group's expected count is >= ``min_expected``.
-
-    Greedy left to right; a short last group joins the one before. Shape: (B,) -> (B,) group ids.
-    """
-    exp = expected.tolist()
-    groups = [0] * len(exp)
-    g, acc = 0, 0.0
-    for i, e in enumerate(exp):
-        groups[i] = g
-        acc += e
-        if acc >= min_expected:
-            g += 1
-            acc = 0.0
-    out = torch.tensor(groups, dtype=torch.int64)
-    if acc < min_expected and g > 0:  # last group short (or empty): merge with the previous one
-        out[out == g] = g - 1
-    return out
-
-
-def chi_square(counts: torch.Tensor, probs: torch.Tensor, min_expected: float = 5.0) -> dict[str, float]:
-    """Chi-square goodness of fit of bin counts against probabilities, tiny bins pooled. Shape: (B,), (B,)."""
-    counts = counts.double().cpu()
-    probs = probs.double().cpu()
-    probs = probs / probs.sum()
-    total = float(counts.sum())
-    expected = probs * total
-    groups = pool_groups(expected, min_expected)
-    num_groups = int(groups.max()) + 1
-    obs_g = torch.zeros(num_groups, dtype=torch.float64).index_add_(0, groups, counts)
-    exp_g = torch.zeros(num_groups, dtype=torch.float64).index_add_(0, groups, expected)
-    stat = float(((obs_g - exp_g) ** 2 / exp_g).sum())
-    dof = num_groups - 1
-    p_value = float(
-        torch.special.gammaincc(
-            torch.tensor(dof / 2.0, dtype=torch.float64), torch.tensor(stat / 2.0, dtype=torch.float64)
-        )
-    )
-    return {
-        "statistic": stat,
-        "dof": dof,
-        "groups": num_groups,
-        "min_expected": float(exp_g.min()),
-        "p_value": p_value,
-        "samples": int(total),
-    }
-
-
 # ---------------------------------------------------------------------------------------------------- machine
 
 
@@ -498,15 +290,19 @@ def bench_cfg(sampler_module: Any, **overrides: Any) -> Any:
     return sampler_module.AdaptiveSamplerCfg(**values)
 
 
-def warm_up(sampler: Any, loop: LoopBaseline, events: list[Events], steps: int) -> None:
-    """Feed the same steps to the sampler and the loop (record + step), then rebuild both."""
+def feed(samplers: list[Any], events: list[Events], steps: int, loop: LoopBaseline | None = None) -> None:
+    """Feed the same steps (record + step) to every sampler and to the loop, then rebuild them all."""
     for i in range(steps):
         ev = events[i % len(events)]
-        sampler.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed)
-        sampler.step()
-        loop.update(ev.motion_ids, ev.end_frames, ev.failed)
-    sampler.rebuild()
-    loop.rebuild()
+        for sampler in samplers:
+            sampler.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed)
+            sampler.step()
+        if loop is not None:
+            loop.update(ev.motion_ids, ev.end_frames, ev.failed)
+    for sampler in samplers:
+        sampler.rebuild()
+    if loop is not None:
+        loop.rebuild()
 
 
 def compare(ours: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
@@ -521,95 +317,103 @@ def compare(ours: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
     }
 
 
-def run_scale(
-    scale: Scale, sm: Any, device: torch.device, args: argparse.Namespace, log: Callable[[str], None]
-) -> dict[str, Any]:
+@dataclass
+class ScaleSetup:
+    """One scale's synthetic library, its hard bins and four steps of ended segments (on the device)."""
+
+    scale: Scale
+    bins: torch.Tensor
+    num_frames: list[int]
+    names: list[str]
+    hard: torch.Tensor
+    bin_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    events: list[Events]
+    generator: torch.Generator
+    """The scale's generator, after the library and the events were drawn (S4's exactness check continues it)."""
+
+    def sampler(self, sm: Any, cfg: Any, device: torch.device, **kwargs: Any) -> Any:
+        """A library sampler over this scale's clips."""
+        fps = [FPS] * len(self.num_frames)
+        return sm.AdaptiveSampler(
+            cfg, num_frames=self.num_frames, fps=fps, motion_names=self.names, device=device, **kwargs
+        )
+
+    def loop(self, cfg: Any, prior: torch.Tensor, device: torch.device, seed: int) -> LoopBaseline:
+        """The per-motion loop baseline with ``cfg``'s formula and the given motion prior."""
+        return LoopBaseline(
+            self.bins,
+            torch.tensor(self.num_frames),
+            prior,
+            ema_alpha=cfg.ema_alpha,
+            kernel_size=cfg.kernel_size,
+            kernel_decay=cfg.kernel_decay,
+            uniform_ratio=cfg.uniform_ratio,
+            additive_uniform_ratio=cfg.additive_uniform_ratio,
+            device=device,
+            generator=torch.Generator(device=device).manual_seed(seed),
+            frames_per_bin=FPS,
+        )
+
+
+def make_scale(scale: Scale, sm: Any, device: torch.device) -> tuple[ScaleSetup, Any]:
+    """The scale's library and events, and the timed library sampler over it.
+
+    Checks that the library's layout has the benchmark's bins and maps frames to bins the same way.
+    """
     gen = torch.Generator().manual_seed(1234 + int(scale.name[1:]))
     bins = scale.bins_per_motion(gen)
     num_frames = make_library(bins, gen)
     names = [f"clip_{i:05d}" for i in range(scale.num_motions)]
-    cfg = bench_cfg(sm)
     sampler = sm.AdaptiveSampler(
-        cfg, num_frames=num_frames, fps=[FPS] * scale.num_motions, motion_names=names, device=device
+        bench_cfg(sm), num_frames=num_frames, fps=[FPS] * scale.num_motions, motion_names=names, device=device
     )
     layout = sampler.layout
     if layout.bins_per_motion.cpu().tolist() != bins.tolist():
         raise RuntimeError(f"{scale.name}: the library's bin layout differs from the benchmark's")
-    num_bins = layout.num_bins
-    nf = torch.tensor(num_frames)
-    hard = torch.rand(num_bins, generator=gen) < HARD_BIN_SHARE
+    hard = torch.rand(layout.num_bins, generator=gen) < HARD_BIN_SHARE
     bin_offsets = layout.bin_offsets.cpu()
 
     def bin_of(motion_ids: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         return bin_offsets[motion_ids] + torch.div(frames, int(FPS), rounding_mode="floor")
 
+    nf = torch.tensor(num_frames)
     events = [make_events(scale.resets, nf, hard, bin_of, gen) for _ in range(4)]
     lib_bins = layout.bins_of(events[0].motion_ids.to(device), events[0].end_frames.to(device)).cpu()
     if not torch.equal(lib_bins, events[0].end_bins):
         raise RuntimeError(f"{scale.name}: the library maps frames to bins differently from the benchmark")
     events = [events_to(ev, device) for ev in events]
+    return ScaleSetup(scale, bins, num_frames, names, hard, bin_of, events, gen), sampler
 
-    loop_gen = torch.Generator(device=device).manual_seed(7)
-    loop = LoopBaseline(
-        bins,
-        nf,
-        torch.full((scale.num_motions,), 1.0 / scale.num_motions),
-        ema_alpha=cfg.ema_alpha,
-        kernel_size=cfg.kernel_size,
-        kernel_decay=cfg.kernel_decay,
-        uniform_ratio=cfg.uniform_ratio,
-        additive_uniform_ratio=cfg.additive_uniform_ratio,
-        device=device,
-        generator=loop_gen,
-    )
-    t0 = time.perf_counter()
-    warm_up(sampler, loop, events, args.warm_steps)
-    check = compare(sampler.probabilities, loop.probabilities())
-    log(
-        f"  {scale.name}: {scale.num_motions} motions, {num_bins} bins; warm-up {time.perf_counter() - t0:.1f} s; "
-        f"max rel |dp| vs loop {check['max_rel_diff']:.2e}"
-    )
 
-    # a second sampler, rebuilds switched off, times step()'s per-step part; with validate_args=False it also times
-    # record and sample without the value checks (the library default checks them)
-    cfg_fast = bench_cfg(sm, rebuild_every=2**31 - 1, validate_args=False)
-    sampler_fast = sm.AdaptiveSampler(
-        cfg_fast, num_frames=num_frames, fps=[FPS] * scale.num_motions, motion_names=names, device=device
-    )
-    for i in range(args.warm_steps):
-        e = events[i % len(events)]
-        sampler_fast.record(e.motion_ids, e.start_frames, e.end_frames, e.failed)
-        sampler_fast.step()
-    sampler_fast.rebuild()
+def timed_calls(
+    setup: ScaleSetup, sm: Any, sampler: Any, loop: LoopBaseline, device: torch.device, warm_steps: int
+) -> dict[str, Callable[[], Any]]:
+    """The calls to time, on warmed-up samplers: the library as configured, without value checks and with rebuilds
+    off (times ``step()``'s per-step part), in its default configuration; the loop, BeyondMimic's step and the
+    bandwidth floors."""
+    # rebuilds switched off: times step()'s per-step part; validate_args=False: record and sample without the
+    # value checks (the library default checks them)
+    sampler_fast = setup.sampler(sm, bench_cfg(sm, rebuild_every=2**31 - 1, validate_args=False), device)
     # the library's default configuration (failure rate with a prior, not the loop's count statistic): timed only
-    sampler_default = sm.AdaptiveSampler(
-        sm.AdaptiveSamplerCfg(seed=0),
-        num_frames=num_frames,
-        fps=[FPS] * scale.num_motions,
-        motion_names=names,
-        device=device,
-    )
-    for i in range(args.warm_steps):
-        e = events[i % len(events)]
-        sampler_default.record(e.motion_ids, e.start_frames, e.end_frames, e.failed)
-        sampler_default.step()
-    sampler_default.rebuild()
+    sampler_default = setup.sampler(sm, sm.AdaptiveSamplerCfg(seed=0), device)
+    feed([sampler_fast, sampler_default], setup.events, warm_steps)
+    cfg = sampler.cfg
+    layout = sampler.layout
     bm = BeyondMimicStep(
-        num_bins,
-        int(nf.sum()),
+        layout.num_bins,
+        sum(setup.num_frames),
         ema_alpha=cfg.ema_alpha,
         kernel_size=cfg.kernel_size,
         kernel_decay=cfg.kernel_decay,
         uniform_ratio=0.1,
         device=device,
-        generator=loop_gen,
+        generator=loop.generator,
     )
-    flat = torch.rand(num_bins, device=device)
+    flat = torch.rand(layout.num_bins, device=device)
+    ev = setup.events[0]
     # BeyondMimic's frames are global over the single clip: map the events onto it
-    frame_offsets = layout.frame_offsets.to(device)
-    bm_end = frame_offsets[events[0].motion_ids] + events[0].end_frames
-    ev = events[0]
-    n = scale.resets
+    bm_end = layout.frame_offsets.to(device)[ev.motion_ids] + ev.end_frames
+    n = setup.scale.resets
     rebuild_every = cfg.rebuild_every
 
     def ours_cycle() -> None:
@@ -618,14 +422,17 @@ def run_scale(
             sampler.sample(n)
             sampler.step()
 
-    fns: dict[str, Callable[[], Any]] = {
-        "record": lambda: sampler.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed),
+    def record(s: Any) -> Callable[[], Any]:
+        return lambda: s.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed)
+
+    return {
+        "record": record(sampler),
         "rebuild": sampler.rebuild,
         "sample": lambda: sampler.sample(n),
         "step_no_rebuild": sampler_fast.step,
-        "record_no_validate": lambda: sampler_fast.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed),
+        "record_no_validate": record(sampler_fast),
         "sample_no_validate": lambda: sampler_fast.sample(n),
-        "record_default_cfg": lambda: sampler_default.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed),
+        "record_default_cfg": record(sampler_default),
         "rebuild_default_cfg": sampler_default.rebuild,
         "sample_default_cfg": lambda: sampler_default.sample(n),
         "cycle": ours_cycle,
@@ -633,31 +440,33 @@ def run_scale(
         "loop_rebuild": loop.rebuild,
         "bm_step": lambda: bm.step(bm_end, ev.failed, n),
         "bandwidth": lambda: bandwidth_pass(flat),
-        "bandwidth_cold": ColdBandwidth(num_bins, device),
+        "bandwidth_cold": ColdBandwidth(layout.num_bins, device),
     }
-    t0 = time.perf_counter()
-    timings = measure(fns, min_run_time=args.min_run_time, repeats=args.repeats, threads=args.threads)
+
+
+def scale_result(
+    setup: ScaleSetup, num_bins: int, timings: dict[str, dict], rebuild_every: int, default_every: int, check: dict
+) -> dict[str, Any]:
+    """Times per call, the amortised steps (record + sample + step() + rebuild / rebuild_every) and the ratios."""
     t = {k: v["median_s"] for k, v in timings.items()}
     t["cycle"] /= rebuild_every
     amortised = t["record"] + t["sample"] + t["step_no_rebuild"] + t["rebuild"] / rebuild_every
     amortised_nv = (
         t["record_no_validate"] + t["sample_no_validate"] + t["step_no_rebuild"] + t["rebuild"] / rebuild_every
     )
-    default_every = sampler_default.cfg.rebuild_every
     amortised_default = (
         t["record_default_cfg"]
         + t["sample_default_cfg"]
         + t["step_no_rebuild"]
         + t["rebuild_default_cfg"] / default_every
     )
-    log(f"  {scale.name}: timed in {time.perf_counter() - t0:.1f} s")
-
-    result: dict[str, Any] = {
+    scale = setup.scale
+    return {
         "scale": scale.name,
         "num_motions": scale.num_motions,
         "num_bins": num_bins,
-        "bins_per_motion": [int(bins.min()), int(bins.max())],
-        "resets": n,
+        "bins_per_motion": [int(setup.bins.min()), int(setup.bins.max())],
+        "resets": scale.resets,
         "rebuild_every": rebuild_every,
         "times_s": {
             **t,
@@ -679,34 +488,39 @@ def run_scale(
         },
         "correctness": check,
     }
+
+
+def run_scale(
+    scale: Scale, sm: Any, device: torch.device, args: argparse.Namespace, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """Warm up, check the library's probabilities against the loop's, time every call; S4 adds the exactness check."""
+    setup, sampler = make_scale(scale, sm, device)
+    num_bins = sampler.layout.num_bins
+    loop = setup.loop(sampler.cfg, torch.full((scale.num_motions,), 1.0 / scale.num_motions), device, seed=7)
+    t0 = time.perf_counter()
+    feed([sampler], setup.events, args.warm_steps, loop)
+    check = compare(sampler.probabilities, loop.probabilities())
+    log(
+        f"  {scale.name}: {scale.num_motions} motions, {num_bins} bins; warm-up {time.perf_counter() - t0:.1f} s; "
+        f"max rel |dp| vs loop {check['max_rel_diff']:.2e}"
+    )
+    fns = timed_calls(setup, sm, sampler, loop, device, args.warm_steps)
+    t0 = time.perf_counter()
+    timings = measure(fns, min_run_time=args.min_run_time, repeats=args.repeats, threads=args.threads)
+    log(f"  {scale.name}: timed in {time.perf_counter() - t0:.1f} s")
+    result = scale_result(
+        setup, num_bins, timings, sampler.cfg.rebuild_every, sm.AdaptiveSamplerCfg(seed=0).rebuild_every, check
+    )
     if args.profile:
-        result["profile"] = profile_calls(
-            {
-                "record": fns["record"],
-                "rebuild": sampler.rebuild,
-                "sample": fns["sample"],
-            },
-            device,
-            log,
-            scale.name,
-        )
+        calls = {"record": fns["record"], "rebuild": sampler.rebuild, "sample": fns["sample"]}
+        result["profile"] = profile_calls(calls, device, log, scale.name)
     if scale.name == "S4":
-        result["exactness"] = exactness_s4(sm, scale, bins, num_frames, names, hard, bin_of, gen, device, args, log)
+        result["exactness"] = exactness_s4(sm, setup, device, args, log)
     return result
 
 
 def exactness_s4(
-    sm: Any,
-    scale: Scale,
-    bins: torch.Tensor,
-    num_frames: list[int],
-    names: list[str],
-    hard: torch.Tensor,
-    bin_of: Callable,
-    gen: torch.Generator,
-    device: torch.device,
-    args: argparse.Namespace,
-    log: Callable[[str], None],
+    sm: Any, setup: ScaleSetup, device: torch.device, args: argparse.Namespace, log: Callable[[str], None]
 ) -> dict[str, Any]:
     """Chi-square goodness of fit and the tiny-tail check at S4, on a sampler whose prior has a 0.03% tail.
 
@@ -714,35 +528,22 @@ def exactness_s4(
     ``TAIL_MASS / uniform_ratio``; no failures are recorded there, so the tail's final mass is ``TAIL_MASS``, spread
     so thinly (~6e-10 per bin) that a float32 CDF near 1 cannot resolve it.
     """
+    scale = setup.scale
     m = scale.num_motions
     head = m // 2
     cfg = bench_cfg(sm, prior="weights")
     weights = torch.ones(m, dtype=torch.float64)
     tail_prior = TAIL_MASS / cfg.uniform_ratio
     weights[head:] = tail_prior / (1 - tail_prior) * head / (m - head)
-    sampler = sm.AdaptiveSampler(
-        cfg, num_frames=num_frames, fps=[FPS] * m, motion_names=names, device=device, motion_weights=weights.tolist()
-    )
-    prior = weights / weights.sum()
-    loop = LoopBaseline(
-        bins,
-        torch.tensor(num_frames),
-        prior,
-        ema_alpha=cfg.ema_alpha,
-        kernel_size=cfg.kernel_size,
-        kernel_decay=cfg.kernel_decay,
-        uniform_ratio=cfg.uniform_ratio,
-        additive_uniform_ratio=cfg.additive_uniform_ratio,
-        device=device,
-        generator=torch.Generator(device=device).manual_seed(3),
-    )
-    nf = torch.tensor(num_frames)
+    sampler = setup.sampler(sm, cfg, device, motion_weights=weights.tolist())
+    loop = setup.loop(cfg, weights / weights.sum(), device, seed=3)
+    nf = torch.tensor(setup.num_frames)
     events = []
     for _ in range(4):
-        ev = make_events(scale.resets, nf, hard, bin_of, gen)
+        ev = make_events(scale.resets, nf, setup.hard, setup.bin_of, setup.generator)
         ev.failed &= ev.motion_ids < head  # the tail never fails
         events.append(events_to(ev, device))
-    warm_up(sampler, loop, events, args.warm_steps)
+    feed([sampler], events, args.warm_steps, loop)
     probs = sampler.probabilities.double().cpu()
     check = compare(probs, loop.probabilities())
     tail_start = int(sampler.layout.bin_offsets[head])

@@ -20,6 +20,9 @@ def run_ranks(worker: Path, world: int, args: list[str], timeout: float) -> None
     """Run ``worker RANK WORLD PORT *args`` for every rank to completion; fail (and stop them all) if one fails or
     they hang. Each worker initialises the process group itself."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
+    # the repository root, as pytest's `pythonpath` gives the tests (the workers import benchmarks.envs)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     env.pop("WORLD_SIZE", None)
     port = free_port()
     procs = [

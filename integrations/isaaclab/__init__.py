@@ -2,8 +2,9 @@
 
 Layers (a module's imports tell its room):
 
-- no simulator: :mod:`.motion_library` (npz clips -> one store on the device), :mod:`.compat` (Isaac Lab 2.x vs
-  3.x), :mod:`.rotations` (wxyz quaternions), :mod:`.assets` (local asset paths), :mod:`.tasks` (gym ids);
+- no simulator: :mod:`.motion_library` (clips from :mod:`adaptive_sampling_motions.clips` -> one store on the
+  device), :mod:`.compat` (Isaac Lab 2.x vs 3.x), :mod:`.rotations` (wxyz quaternions), :mod:`.assets` (local
+  asset paths), :mod:`.tasks` (gym ids);
 - isaaclab: :mod:`.command` (the command term), :mod:`.mdp` (observation/reward/termination terms),
   :mod:`.robots` (the G1), :mod:`.tracking_env_cfg` (the task and its PPO config);
 - scripts: ``train.py`` and ``play.py``.
@@ -12,6 +13,6 @@ Importing this package imports neither isaaclab nor gymnasium.
 """
 
 from .compat import IsaacLabApi
-from .motion_library import MotionClip, MotionLibrary, load_motion_file, resample_clip, resolve_motion_files
+from .motion_library import MotionLibrary
 
-__all__ = ["IsaacLabApi", "MotionClip", "MotionLibrary", "load_motion_file", "resample_clip", "resolve_motion_files"]
+__all__ = ["IsaacLabApi", "MotionLibrary"]

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
+from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg, segment_ends
+from adaptive_sampling.kernels import entropy
 from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
@@ -98,7 +99,6 @@ class MotionTrackingCommand(CommandTerm):
         self.body_quat_relative_w = torch.zeros(num, nb, 4, device=self.device)
         self.body_quat_relative_w[..., 0] = 1.0
         self._one_hot_eye = torch.eye(self.library.num_motions, device=self.device)
-        self._sampler_probs = self.sampler.probabilities
         for name in ("error_anchor_pos", "error_anchor_rot", "error_anchor_lin_vel", "error_anchor_ang_vel",
                      "error_body_pos", "error_body_rot", "error_body_lin_vel", "error_body_ang_vel",
                      "error_joint_pos", "error_joint_vel", "motion_progress", "sampling_entropy",
@@ -298,9 +298,9 @@ class MotionTrackingCommand(CommandTerm):
             running = self._segment_started_at[env_ids] >= 0
             recorded, failed_recorded = env_ids[running], failed[running]
         if recorded.numel() > 0:
-            motion_ids = self.motion_ids[recorded]
-            end_frames = torch.minimum(self.frames[recorded], self.library.num_frames[motion_ids] - 1)
-            self.sampler.record(motion_ids, self.start_frames[recorded], end_frames, failed_recorded)
+            motion_ids, start_frames = self.motion_ids[recorded], self.start_frames[recorded]
+            end_frames, _ = self._segment_ends(motion_ids, start_frames, self.frames[recorded])
+            self.sampler.record(motion_ids, start_frames, end_frames, failed_recorded)
 
         if self._eval_motion is not None and not self.sampler.training:
             chosen = torch.full_like(env_ids, self._eval_motion)
@@ -346,10 +346,22 @@ class MotionTrackingCommand(CommandTerm):
         self.api.write_joint_state(self.robot, joint_pos, joint_vel, env_ids)
         self.api.write_root_state(self.robot, root_pos, root_quat, root_lin_vel, root_ang_vel, env_ids)
 
+    def _segment_ends(
+        self, motion_ids: torch.Tensor, start_frames: torch.Tensor, frames: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """End frames and clip ends of segments whose reference has been tracked up to ``frames`` (the core's rule).
+
+        Shape: (E,) each -> (E,), (E,).
+        """
+        fps = self.library.fps
+        return segment_ends(start_frames, frames.double() / fps, fps, self.library.num_frames[motion_ids])
+
     def _update_command(self) -> None:
         """Advance one env step; clip ends record a success and restart without ending the episode."""
+        # This step's terminations were checked against the current frames: a segment on its clip's last frame is done.
+        _, clip_end = self._segment_ends(self.motion_ids, self.start_frames, self.frames)
         self.frames += 1
-        ended = (self.frames >= self.library.num_frames[self.motion_ids]).nonzero().flatten()
+        ended = clip_end.nonzero().flatten()
         if ended.numel() > 0:
             self._start_segments(ended, torch.zeros(ended.shape[0], dtype=torch.bool, device=self.device))
         self.sampler.step()
@@ -384,13 +396,15 @@ class MotionTrackingCommand(CommandTerm):
         self._update_sampler_metrics()
 
     def _update_sampler_metrics(self) -> None:
-        """Sampler summaries on the device (no host sync), as BeyondMimic logs them; the runner logs the full set."""
+        """Summaries of the sampler's current distribution on the device (no host sync), as BeyondMimic logs them.
+
+        The distribution is read at every call, so the values follow each rebuild; the runner logs the full set.
+        """
         m = self.metrics
-        probs = self._sampler_probs
+        probs = self.sampler.probabilities
         num_bins = probs.shape[0]
-        entropy = -(probs * probs.clamp_min(1e-12).log()).sum()
         top1_prob, top1_bin = probs.max(dim=0)
-        m["sampling_entropy"][:] = entropy / math.log(num_bins) if num_bins > 1 else 1.0
+        m["sampling_entropy"][:] = entropy(probs) / math.log(num_bins) if num_bins > 1 else 1.0
         m["sampling_top1_prob"][:] = top1_prob
         m["sampling_top1_bin"][:] = top1_bin.float() / num_bins
 

@@ -2,7 +2,8 @@
 
 The adapter keeps every quaternion in wxyz internally - the order of BeyondMimic's npz files and of Isaac Lab 2.x -
 and converts to the simulator's order only at the boundary (see :mod:`adaptive_sampling_isaaclab.compat`). Having
-our own few functions means the math does not change meaning when Isaac Lab changes its convention.
+our own few functions means the math does not change meaning when Isaac Lab changes its convention. (Clips are
+resampled on the host, with the numpy slerp of :mod:`adaptive_sampling_motions.quaternions`.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ __all__ = [
     "quat_error_magnitude",
     "quat_from_euler_xyz",
     "quat_mul",
-    "quat_slerp",
     "yaw_quat",
 ]
 
@@ -103,28 +103,3 @@ def matrix_from_quat(quat: torch.Tensor) -> torch.Tensor:
         dim=-1,
     ).reshape(*quat.shape[:-1], 3, 3)
 
-
-def quat_slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical linear interpolation along the shorter arc.
-
-    Args:
-        q0: Start quaternions. Shape: (..., 4).
-        q1: End quaternions. Shape: (..., 4).
-        t: Fractions in [0, 1], broadcast against ``q0[..., 0]``. Shape: (...,).
-
-    Returns:
-        Unit quaternions. Shape: (..., 4).
-    """
-    q0 = normalize(q0)
-    q1 = normalize(q1)
-    dot = (q0 * q1).sum(dim=-1, keepdim=True)
-    q1 = torch.where(dot < 0.0, -q1, q1)
-    dot = dot.abs().clamp(max=1.0)
-    t = t.unsqueeze(-1).to(q0.dtype)
-    theta = torch.acos(dot)
-    sin_theta = torch.sin(theta)
-    near = sin_theta < 1e-6
-    safe = torch.where(near, torch.ones_like(sin_theta), sin_theta)
-    w0 = torch.where(near, 1.0 - t, torch.sin((1.0 - t) * theta) / safe)
-    w1 = torch.where(near, t, torch.sin(t * theta) / safe)
-    return normalize(w0 * q0 + w1 * q1)

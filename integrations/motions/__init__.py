@@ -2,5 +2,6 @@
 
 Needs ``numpy`` and ``mujoco`` (the ``motions`` extra). The command line is ``adaptive-sampling motions ...`` or
 ``python -m adaptive_sampling_motions ...``; the modules (``convert``, ``validation``, ``reorder``, ``library``,
-``kinematics``) are the library API.
+``kinematics``) are the library API. :mod:`.clips` (find, name, load, check and resample clips for training, the
+reader every simulator integration uses) needs numpy only.
 """

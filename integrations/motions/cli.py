@@ -165,12 +165,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .library import format_table, summarize_file
-    from .motion_file import find_motion_files
+    from .clips import resolve_motion_files
+    from .library import format_table, summarize_files
 
-    files, root = find_motion_files(args.path)
-    rows = [summarize_file(path, args.bin_duration_s, root=root, bin_layout=args.bin_layout)
-            for path in _progress(files, "info")]
+    files = resolve_motion_files(args.path)
+    rows = summarize_files(_progress(files, "info"), args.bin_duration_s, bin_layout=args.bin_layout)
     if args.json:
         import dataclasses
 
@@ -294,7 +293,8 @@ def build_parser(prog: str = "adaptive-sampling motions") -> argparse.ArgumentPa
     validate.set_defaults(handler=_cmd_validate)
 
     info = commands.add_parser("info", help="table of a motion library: frames, fps, duration, sampler bins")
-    info.add_argument("path", help="an npz file or a directory of them")
+    info.add_argument("path", nargs="+", help="npz files, directories (searched recursively) or globs, named as "
+                                              "train.py --motions names them")
     info.add_argument("--bin-duration-s", type=float, default=1.0, help="sampler bin width in seconds (default 1)")
     info.add_argument("--bin-layout", choices=("duration", "beyondmimic"), default="duration",
                       help="how the sampler cuts bins (default duration)")

@@ -3,41 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import numpy as np
 
+from adaptive_sampling import MotionLayout
+
 from .motion_file import motion_fps, motion_name, read_npz
 
-__all__ = ["MotionSummary", "format_table", "num_bins", "summarize_file"]
-
-
-def num_bins(num_frames: int, fps: float, bin_duration_s: float,
-             bin_layout: Literal["duration", "beyondmimic"] = "duration") -> int:
-    """Number of sampler bins of one motion, computed as the core's ``MotionLayout`` does.
-
-    ``"duration"``: ``floor((T - 1) / (fps * bin_duration_s)) + 1`` (every bin spans ``bin_duration_s`` seconds, the
-    last may be partial). ``"beyondmimic"``: ``min(T // (fps * bin_duration_s) + 1, T)``.
-    """
-    if isinstance(num_frames, bool) or int(num_frames) != num_frames or num_frames < 1:
-        raise ValueError(f"num_frames must be a positive integer, got {num_frames!r}")
-    if not math.isfinite(fps) or fps <= 0.0:
-        raise ValueError(f"fps must be positive and finite, got {fps!r}")
-    if not math.isfinite(bin_duration_s) or bin_duration_s <= 0.0:
-        raise ValueError(f"bin_duration_s must be positive and finite, got {bin_duration_s!r}")
-    frames_per_bin = fps * bin_duration_s
-    if frames_per_bin < 1.0:
-        raise ValueError(f"fps * bin_duration_s must be >= 1 frame per bin, got {fps} * {bin_duration_s}")
-    if bin_layout == "beyondmimic":
-        return min(int(num_frames // frames_per_bin) + 1, int(num_frames))
-    if bin_layout == "duration":
-        # The tolerance keeps exact multiples exact, as the core does (30 fps x 1/3 s).
-        return int(math.floor((num_frames - 1) / frames_per_bin + 1e-9)) + 1
-    raise ValueError(f"bin_layout must be 'duration' or 'beyondmimic', got {bin_layout!r}")
+__all__ = ["MotionSummary", "format_table", "summarize_files"]
 
 
 @dataclasses.dataclass
@@ -50,24 +27,15 @@ class MotionSummary:
     duration_s: float
     """``num_frames / fps``."""
     num_bins: int
+    """Sampler bins, as the core's :class:`adaptive_sampling.MotionLayout` cuts the motion."""
     num_joints: int
     num_bodies: int
     has_names: bool
     """True when the file stores ``joint_names`` and ``body_names``."""
 
 
-def summarize_file(
-    path: str | os.PathLike,
-    bin_duration_s: float = 1.0,
-    root: str | os.PathLike | None = None,
-    bin_layout: Literal["duration", "beyondmimic"] = "duration",
-) -> MotionSummary:
-    """Summary of one motion file (no value checks; run ``validate`` for those).
-
-    Raises:
-        ValueError: the file lacks ``fps``, ``joint_pos`` or ``body_pos_w``, or they have the wrong rank.
-    """
-    path = pathlib.Path(path)
+def _summarize(path: pathlib.Path, name: str) -> MotionSummary:
+    """One row without the bin count (no value checks; run ``validate`` for those)."""
     fields, _ = read_npz(path)
     for key in ("fps", "joint_pos", "body_pos_w"):
         if key not in fields:
@@ -84,15 +52,42 @@ def summarize_file(
     if num_frames < 1:
         raise ValueError(f"{str(path)!r}: no frames")
     return MotionSummary(
-        name=motion_name(path, root),
+        name=name,
         num_frames=num_frames,
         fps=fps,
         duration_s=num_frames / fps,
-        num_bins=num_bins(num_frames, fps, bin_duration_s, bin_layout),
+        num_bins=0,
         num_joints=int(joint_shape[1]),
         num_bodies=int(body_shape[1]),
         has_names="joint_names" in fields and "body_names" in fields,
     )
+
+
+def summarize_files(
+    files: Iterable[tuple[str | os.PathLike, str | None]],
+    bin_duration_s: float = 1.0,
+    bin_layout: Literal["duration", "beyondmimic"] = "duration",
+) -> list[MotionSummary]:
+    """Summaries of motion files, with the bins the sampler would cut them into.
+
+    Args:
+        files: ``(path, name)`` pairs, as :func:`adaptive_sampling_motions.clips.resolve_motion_files` gives them
+            (a ``None`` name: the file's stem).
+        bin_duration_s: The sampler's bin width in seconds.
+        bin_layout: The sampler's bin layout.
+
+    Raises:
+        ValueError: a file lacks ``fps``, ``joint_pos`` or ``body_pos_w``, or they have the wrong rank; or the bin
+            settings are invalid for a motion (the core's message).
+    """
+    rows = [_summarize(pathlib.Path(path), name if name is not None else motion_name(path)) for path, name in files]
+    if not rows:
+        return rows
+    layout = MotionLayout([row.num_frames for row in rows], [row.fps for row in rows],
+                          bin_duration_s=bin_duration_s, bin_layout=bin_layout)
+    for row, bins in zip(rows, layout.bins_per_motion.tolist(), strict=True):
+        row.num_bins = int(bins)
+    return rows
 
 
 def format_table(rows: Sequence[MotionSummary], bin_duration_s: float) -> str:

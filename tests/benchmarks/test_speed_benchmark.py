@@ -1,30 +1,20 @@
-"""Tests of the speed benchmark's baselines and statistics (benchmarks/speed.py), against each other and the core."""
+"""Tests of the speed benchmark (benchmarks/speed.py) and its baselines (benchmarks/baselines.py), against each other
+and the core."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-SPEED_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "speed.py"
+from benchmarks import speed
+from benchmarks.baselines import BeyondMimicStep, LoopBaseline
+from benchmarks.stats import chi_square
 
 
-@pytest.fixture(scope="module")
-def speed():
-    spec = importlib.util.spec_from_file_location("bench_speed", SPEED_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_speed"] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("bench_speed", None)
-
-
-def _loop(speed, bins, frames, prior, *, uniform_ratio=0.1, additive=0.0, kernel_size=3, alpha=0.01, seed=0):
-    return speed.LoopBaseline(
+def _loop(bins, frames, prior, *, uniform_ratio=0.1, additive=0.0, kernel_size=3, alpha=0.01, seed=0):
+    return LoopBaseline(
         torch.tensor(bins),
         torch.tensor(frames),
         torch.tensor(prior, dtype=torch.float64),
@@ -38,12 +28,12 @@ def _loop(speed, bins, frames, prior, *, uniform_ratio=0.1, additive=0.0, kernel
     )
 
 
-def test_loop_matches_beyondmimic_step_on_one_motion(speed):
+def test_loop_matches_beyondmimic_step_on_one_motion():
     """With one clip, no mixture and BeyondMimic's additive term, the loop's distribution is BeyondMimic's."""
     num_bins = 12
     frames = num_bins * 50  # whole bins: BeyondMimic's (f * B) // T equals f // 50
-    loop = _loop(speed, [num_bins], [frames], [1.0], uniform_ratio=0.0, additive=0.1)
-    bm = speed.BeyondMimicStep(
+    loop = _loop([num_bins], [frames], [1.0], uniform_ratio=0.0, additive=0.1)
+    bm = BeyondMimicStep(
         num_bins,
         frames,
         ema_alpha=0.01,
@@ -69,10 +59,10 @@ def test_loop_matches_beyondmimic_step_on_one_motion(speed):
     torch.testing.assert_close(loop.probabilities(), expected, rtol=1e-5, atol=1e-9)
 
 
-def test_loop_hand_computed_mixture(speed):
+def test_loop_hand_computed_mixture():
     """Two clips, failures only in clip 0's last bin: kernel reaches back two bins, floor is the time prior."""
     # clip 0: 3 bins of 50, 50, 25 frames; clip 1: 2 bins of 50, 50 frames
-    loop = _loop(speed, [3, 2], [125, 100], [0.5, 0.5], uniform_ratio=0.2, alpha=0.5)
+    loop = _loop([3, 2], [125, 100], [0.5, 0.5], uniform_ratio=0.2, alpha=0.5)
     loop.update(torch.tensor([0, 1]), torch.tensor([110, 10]), torch.tensor([True, False]))
     loop.rebuild()
     taps = torch.tensor([1.0, 0.8, 0.64]) / 2.44
@@ -83,17 +73,17 @@ def test_loop_hand_computed_mixture(speed):
     assert float(loop.probabilities().sum()) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_loop_without_failures_falls_back_to_prior(speed):
+def test_loop_without_failures_falls_back_to_prior():
     """Before any failure the failure part is empty and the distribution is the prior."""
-    loop = _loop(speed, [2, 4], [100, 175], [0.25, 0.75])
+    loop = _loop([2, 4], [100, 175], [0.25, 0.75])
     loop.rebuild()
     prior = torch.tensor([0.125, 0.125, 0.75 * 50 / 175, 0.75 * 50 / 175, 0.75 * 50 / 175, 0.75 * 25 / 175])
     torch.testing.assert_close(loop.probabilities(), prior, rtol=1e-5, atol=1e-8)
 
 
-def test_loop_samples_follow_its_probabilities(speed):
+def test_loop_samples_follow_its_probabilities():
     """The loop's two-stage draw (motion, then bin by torch.multinomial) matches its flat table (chi-square)."""
-    loop = _loop(speed, [3, 5, 2], [150, 230, 100], [0.2, 0.5, 0.3], alpha=0.3)
+    loop = _loop([3, 5, 2], [150, 230, 100], [0.2, 0.5, 0.3], alpha=0.3)
     gen = torch.Generator().manual_seed(2)
     for _ in range(3):
         ids = torch.randint(0, 3, (32,), generator=gen)
@@ -105,36 +95,10 @@ def test_loop_samples_follow_its_probabilities(speed):
         motion_ids, frames = loop.sample(5000)
         assert bool((frames < torch.tensor([150, 230, 100])[motion_ids]).all())
         counts += torch.bincount(offsets[motion_ids] + frames // 50, minlength=10).float()
-    assert speed.chi_square(counts, loop.probabilities())["p_value"] > 1e-3
+    assert chi_square(counts, loop.probabilities())["p_value"] > 1e-3
 
 
-def test_chi_square_detects_bias(speed):
-    """An exact draw passes the pooled chi-square test; a draw that drops a 1% tail fails it."""
-    gen = torch.Generator().manual_seed(3)
-    probs = torch.rand(2000, generator=gen) ** 4
-    probs /= probs.sum()
-    draws = torch.multinomial(probs.double(), 200_000, replacement=True, generator=gen)
-    exact = speed.chi_square(torch.bincount(draws, minlength=2000), probs)
-    assert exact["p_value"] > 1e-3
-    assert exact["min_expected"] >= 5.0
-    biased = probs.clone()
-    tail = biased.cumsum(0) > 0.99
-    biased[tail] = 0.0
-    draws = torch.multinomial(biased.double(), 200_000, replacement=True, generator=gen)
-    assert speed.chi_square(torch.bincount(draws, minlength=2000), probs)["p_value"] < 1e-6
-
-
-def test_pool_groups_reach_min_expected(speed):
-    """Pooling keeps bins in order and gives every group an expected count of at least the minimum."""
-    expected = torch.tensor([0.5, 7.0, 1.0, 1.0, 1.0, 1.0, 0.5, 20.0, 0.1, 0.1])
-    groups = speed.pool_groups(expected, 5.0)
-    assert bool((groups[1:] >= groups[:-1]).all())
-    sums = torch.zeros(int(groups.max()) + 1, dtype=torch.float64).index_add_(0, groups, expected.double())
-    assert bool((sums >= 5.0).all())
-    assert groups.tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 1, 1]  # the short last group joins the one before
-
-
-def test_scales_have_the_issue_sizes(speed):
+def test_scales_have_the_issue_sizes():
     """S4 has exactly one million bins; S3 about three million; every clip within its bin range."""
     gen = torch.Generator().manual_seed(0)
     by_name = {s.name: s for s in speed.SCALES}
@@ -147,7 +111,7 @@ def test_scales_have_the_issue_sizes(speed):
     assert all((b - 1) * 50 < t <= b * 50 for b, t in zip(s4[:50].tolist(), frames, strict=True))
 
 
-def test_cuda_request_without_cuda_exits_cleanly(speed, capsys):
+def test_cuda_request_without_cuda_exits_cleanly(capsys):
     """--device cuda without CUDA returns 2 with a message instead of a traceback."""
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here")
@@ -155,7 +119,7 @@ def test_cuda_request_without_cuda_exits_cleanly(speed, capsys):
     assert "no CUDA device" in capsys.readouterr().err
 
 
-def test_bad_arguments_are_rejected(speed):
+def test_bad_arguments_are_rejected():
     """Unknown scales and a thread count below 1 are usage errors."""
     with pytest.raises(SystemExit):
         speed.main(["--scales", "S9"])
@@ -164,7 +128,7 @@ def test_bad_arguments_are_rejected(speed):
 
 
 @pytest.mark.slow
-def test_quick_s1_s2_end_to_end(speed, tmp_path, capsys):
+def test_quick_s1_s2_end_to_end(tmp_path, capsys):
     """A quick profiled run at S1 and S2 on the real core: table and JSON written, probabilities equal the loop's."""
     pytest.importorskip("adaptive_sampling")
     out = tmp_path / "speed.json"

@@ -183,8 +183,13 @@ class ReferenceSampler:
             for fm, nm in zip(self.failures, self.visits, strict=True)
         ]
 
-    def compute(self) -> list[float]:
-        """The flat distribution (motion-major) from the current statistics."""
+    def compute(self, rate_weighting: str = "prior") -> list[float]:
+        """The flat distribution (motion-major) from the current statistics.
+
+        ``rate_weighting``: how the smoothed rates become the failure part. ``"prior"`` (the library's formula):
+        ``p_fail(b) ~ p_prior(b) * s_b``. ``"width"`` (the formula before the prior tilt, kept to show that
+        ``prior="duration"`` with the duration layout reproduces it): ``p_fail(b) ~ s_b * frames_b / nominal bin``.
+        """
         cfg = self.cfg
         num = len(self.starts)
         if cfg.statistic == "rate":
@@ -199,7 +204,9 @@ class ReferenceSampler:
         for sm in score:
             last = len(sm) - 1
             smoothed.append([sum(t * sm[min(j + u, last)] for u, t in enumerate(taps)) for j in range(len(sm))])
-        if cfg.statistic == "rate":  # rates are per unit time: weight by the bin's length over a nominal bin
+        if cfg.statistic == "rate" and rate_weighting == "prior":  # the prior tilted by the failure rate
+            smoothed = [[s * q for s, q in zip(sm, self.prior[m], strict=True)] for m, sm in enumerate(smoothed)]
+        elif cfg.statistic == "rate":  # the old weighting: the bin's length over a nominal bin
             smoothed = [
                 [s * w / self.nominal_bin(m) for s, w in zip(sm, self.widths[m], strict=True)]
                 for m, sm in enumerate(smoothed)

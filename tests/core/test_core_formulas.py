@@ -153,11 +153,46 @@ def test_rate_with_prior_hand_computed():
 
 
 def test_rate_unvisited_library_gives_prior_rate_everywhere():
-    """Before any event every bin has rate r0, so with K = 1 the failure part is uniform over bins."""
+    """Before any event every bin has rate r0, so the failure part is the prior tilted by equal rates: the prior
+    itself (motion prior: 1/2 per motion, 1/4 per bin of the 2-bin motion)."""
     cfg = AdaptiveSamplerCfg(rate_prior=0.3, kernel_size=1, uniform_ratio=0.0, seed=0)
     s = AdaptiveSampler(cfg, [100, 30], [50.0, 30.0])  # 2 + 1 bins
-    assert probs(s) == pytest.approx([1 / 3] * 3, abs=1e-7)
+    assert probs(s) == pytest.approx([0.25, 0.25, 0.5], abs=1e-7)
     assert s.tables()["failure_rate"][:, 0].tolist() == pytest.approx([0.3, 0.3])
+
+
+def test_rate_tilts_the_prior_hand_computed():
+    """p_fail(b) ~ p_prior(b) * rate(b): motion prior (1/2 per motion) over clips of 2 and 1 bins, rates 0.9 in bin
+    0 and r0 = 0.5 elsewhere (n0 = 1, one failing visit of bin 0 at K = 1, lambda = 0): masses 0.25 * 0.75,
+    0.25 * 0.5, 0.5 * 0.5."""
+    cfg = AdaptiveSamplerCfg(ema_alpha=0.0, kernel_size=1, uniform_ratio=0.0, rebuild_every=1, seed=0)
+    s = AdaptiveSampler(cfg, [100, 30], [50.0, 30.0])
+    rec(s, [(0, 10, 10, 1.0)])
+    s.step()
+    masses = [0.25 * 0.75, 0.25 * 0.5, 0.5 * 0.5]
+    assert probs(s) == pytest.approx([m / sum(masses) for m in masses], abs=1e-7)
+
+
+def test_motion_prior_governs_the_start_before_any_failure():
+    """Clips of 137, 500 and 3001 frames with the default (motion prior): each clip starts with a share of 1/3
+    (the width-weighted rate gave them 0.067 / 0.157 / 0.776, in proportion to their length)."""
+    s = AdaptiveSampler(AdaptiveSamplerCfg(seed=0), [137, 500, 3001], [50.0] * 3)
+    assert s.tables()["motion_mass"].tolist() == pytest.approx([1 / 3] * 3, abs=1e-6)
+
+
+@pytest.mark.parametrize("prior", ["motion", "duration", "weights"])
+def test_equal_rates_give_the_prior_for_every_prior(prior):
+    """Whatever the prior, equal failure rates everywhere (here: every bin visited once, failing half the time, K =
+    3, lambda = 0.1) give exactly the prior: the failure part is the prior conditioned on failing."""
+    cfg = AdaptiveSamplerCfg(prior=prior, ema_alpha=0.0, rate_prior=0.5, rebuild_every=1, seed=0)
+    weights = [1.0, 3.0, 0.5] if prior == "weights" else None
+    s = AdaptiveSampler(cfg, [137, 500, 90], [50.0, 50.0, 30.0], motion_weights=weights)
+    ids = torch.tensor([0] * 3 + [1] * 10 + [2] * 3)
+    frames = s.layout.bin_start_frame  # one visit per bin, attributed to the bin it ends in
+    s.record(ids, frames, frames, torch.full((16,), 0.5))
+    s.step()
+    assert s.num_bins == 16
+    torch.testing.assert_close(s.probabilities, s.prior, rtol=1e-6, atol=1e-7)
 
 
 # ---------------------------------------------------------------------------------------------------- attribution
@@ -383,8 +418,9 @@ def test_beyondmimic_preset_fields():
 
 
 def test_rate_mass_of_a_partial_last_bin_is_proportional_to_its_length():
-    """A rate is per unit time: with equal rates, a partial last bin (20 of 50 frames) gets 0.4 of a full bin's
-    failure mass instead of a full share (which would waste starts that hit the clip's end at once)."""
+    """The rate tilts the prior, which is uniform in time: with equal rates, a partial last bin (20 of 50 frames)
+    gets 0.4 of a full bin's failure mass instead of a full share (which would waste starts that hit the clip's end
+    at once)."""
     cfg = AdaptiveSamplerCfg(statistic="rate", uniform_ratio=0.0, kernel_size=1, seed=0)
     sampler = AdaptiveSampler(cfg, [120], [50.0])
     assert sampler.layout.bin_num_frames.tolist() == [50, 50, 20]
@@ -400,3 +436,25 @@ def test_count_mass_ignores_bin_length():
     sampler.record(torch.tensor([0]), torch.tensor([100]), torch.tensor([110]), torch.tensor([True]))
     sampler.step()
     torch.testing.assert_close(sampler.probabilities, torch.tensor([0.0, 0.0, 1.0]))
+
+
+def test_duration_prior_equals_the_old_width_weighted_rate():
+    """prior="duration" reproduces the formula the prior tilt replaced, p_fail ~ s_b * frames_b / nominal bin,
+    computed here by hand in float64 on a library with partial bins and two frame rates (K = 3, lambda = 0.1)."""
+    cfg = AdaptiveSamplerCfg(prior="duration", ema_alpha=0.0, rebuild_every=1, seed=0)
+    s = AdaptiveSampler(cfg, [120, 100], [50.0, 30.0])  # bins of 50, 50, 20 and 30, 30, 30, 10 frames
+    rec(s, [(0, 0, 60, 1.0), (0, 100, 119, 1.0), (1, 0, 95, 0.0), (1, 35, 40, 1.0)])
+    s.step()
+    failures = [[0, 1, 1], [0, 1, 0, 0]]
+    visits = [[1, 1, 1], [1, 2, 1, 1]]
+    width = [[1, 1, 0.4], [1, 1, 1, 1 / 3]]
+    taps = [1 / 2.44, 0.8 / 2.44, 0.64 / 2.44]
+    old = []
+    for f, n, w in zip(failures, visits, width, strict=True):
+        rate = [(fi + 0.5) / (ni + 1.0) for fi, ni in zip(f, n, strict=True)]
+        last = len(rate) - 1
+        old += [sum(t * rate[min(j + u, last)] for u, t in enumerate(taps)) * w[j] for j in range(len(rate))]
+    seconds = 2.4 + 10 / 3
+    prior = [x / seconds for x in (1, 1, 0.4, 1, 1, 1, 1 / 3)]
+    expected = [0.9 * x / sum(old) + 0.1 * q for x, q in zip(old, prior, strict=True)]
+    torch.testing.assert_close(s.probabilities.double(), torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-7)

@@ -90,10 +90,10 @@ def test_tiny_mass_tail_of_million_bin_table():
 
 @pytest.mark.slow
 def test_small_mass_motion_on_adaptive_million_bin_table():
-    """On a 1.05M-bin adaptive table (rate statistic, failures only in motion 0), the frequency of the small-mass
-    motion 1 matches its probability within 4 sd."""
+    """On a 1.05M-bin adaptive table (rate statistic, duration prior, failures only in motion 0), the frequency of
+    the small-mass motion 1 matches its probability within 4 sd."""
     cfg = AdaptiveSamplerCfg(
-        rebuild_every=1, ema_alpha=0.0, kernel_size=3, uniform_ratio=0.001, rate_prior=0.01, seed=5
+        rebuild_every=1, ema_alpha=0.0, kernel_size=3, uniform_ratio=0.001, rate_prior=0.01, prior="duration", seed=5
     )
     frames = [1_000_000, 50_000]
     s = AdaptiveSampler(cfg, frames, [1.0, 1.0])

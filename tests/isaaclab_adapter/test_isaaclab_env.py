@@ -1,5 +1,7 @@
 """The motion command in a real Isaac Lab 3.x ManagerBasedRLEnv with the G1 (Newton / MuJoCo-Warp, CPU, 4 envs)."""
 
+import math
+
 import pytest
 import torch
 
@@ -261,17 +263,41 @@ def test_evaluation_mode_starts_chosen_motion_at_frame_zero_and_freezes_statisti
         command.set_evaluation(False)
 
 
-def test_sampler_is_exposed_and_logged(env, command):
-    """The env exposes the sampler for the runner, and the sampler summaries reach extras['log']."""
-    assert env.adaptive_sampler is command.sampler
+def test_sampler_metrics_follow_the_sampler(env, command):
+    """The env exposes the sampler; the logged sampling_entropy (the core's entropy / ln B) and sampling_top1_* are
+    those of the sampler's current distribution, and they change when a rebuild changes it."""
+    from adaptive_sampling.kernels import entropy
+
+    sampler = command.sampler
+    assert env.adaptive_sampler is sampler
     env.reset()
-    place(command, 0, name_of(command, 0), frame=3)
-    env.forced_termination = torch.tensor([True, False, False, False])
-    _, _, _, _, extras = env.step(zero_action(env))
-    log = extras["log"]
-    assert 0.0 < float(log["Metrics/motion/sampling_entropy"]) <= 1.0
-    assert 0.0 < float(log["Metrics/motion/sampling_top1_prob"]) <= 1.0
+
+    def logged_at_a_termination():
+        expected = sampler.probabilities  # the reset logs before this step's sampler.step()
+        place(command, 0, name_of(command, 0), frame=3)
+        env.forced_termination = torch.tensor([True, False, False, False])
+        return env.step(zero_action(env))[4]["log"], expected
+
+    def check(log, probs):
+        num_bins = probs.numel()
+        assert float(log["Metrics/motion/sampling_entropy"]) == pytest.approx(
+            float(entropy(probs)) / math.log(num_bins), abs=1e-6)
+        assert float(log["Metrics/motion/sampling_top1_prob"]) == pytest.approx(float(probs.max()), abs=1e-6)
+        assert float(log["Metrics/motion/sampling_top1_bin"]) == pytest.approx(int(probs.argmax()) / num_bins)
+
+    log, probs = logged_at_a_termination()
+    check(log, probs)
     assert "Metrics/motion/error_body_pos" in log
+    # failures piled into one bin of the longest motion, then a rebuild: the logged values must move with it
+    motion = command.library.motion_names.index(longest(command))
+    frames = torch.full((512,), 70, device=env.device)
+    motion_ids = torch.full_like(frames, motion)
+    sampler.record(motion_ids, frames, frames, torch.ones_like(frames, dtype=torch.bool))
+    sampler.rebuild()
+    log_after, probs_after = logged_at_a_termination()
+    check(log_after, probs_after)
+    assert float(log_after["Metrics/motion/sampling_entropy"]) < float(log["Metrics/motion/sampling_entropy"]) - 1e-3
+    assert float(log_after["Metrics/motion/sampling_top1_prob"]) > float(log["Metrics/motion/sampling_top1_prob"])
 
 
 def test_task_cfg_variants():

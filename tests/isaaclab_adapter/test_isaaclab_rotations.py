@@ -31,11 +31,3 @@ def test_euler_composition_and_yaw(roll, pitch, yaw):
     assert float(R.quat_error_magnitude(R.yaw_quat(R.quat_from_euler_xyz(zero, zero, y)),
                                         R.quat_from_euler_xyz(zero, zero, y))) < 1e-6
 
-
-@given(angles, st.floats(0.0, 1.0))
-def test_slerp_is_constant_rate(angle, t):
-    """Slerp between identity and a rotation about one axis rotates by t times the angle."""
-    q0 = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
-    q1 = torch.tensor([math.cos(angle / 2), 0.0, math.sin(angle / 2), 0.0], dtype=torch.float64)
-    out = R.quat_slerp(q0, q1, torch.tensor(t, dtype=torch.float64))
-    assert abs(float(R.quat_error_magnitude(q0, out)) - abs(angle) * t) < 1e-6

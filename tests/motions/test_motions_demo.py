@@ -101,11 +101,12 @@ def test_demo_generation_reproduces_shipped_files(tmp_path, demo_files, g1_kin):
                 np.testing.assert_array_equal(fresh[key], shipped[key])
 
 
-def test_isaaclab_loader_accepts_demo_files(demo_files):
-    """The Isaac Lab adapter's loader (no simulator needed) reads every demo file with its names."""
-    library = pytest.importorskip("adaptive_sampling_isaaclab.motion_library")
+def test_training_loader_accepts_demo_files(demo_files):
+    """The clip reader every simulator integration uses reads every demo file with its names."""
+    from adaptive_sampling_motions.clips import load_clip
+
     for name, path in demo_files.items():
-        clip = library.load_motion_file(path)
+        clip = load_clip(path)
         assert clip.num_frames == load_motion(path)["joint_pos"].shape[0], name
         assert clip.joint_names is not None and len(clip.joint_names) == 29
 

@@ -1,4 +1,4 @@
-"""info: the library table, and bins computed exactly as the core sampler's layout computes them."""
+"""info: the library table, with the bins of the core sampler's own layout."""
 
 import json
 
@@ -8,41 +8,10 @@ import pytest
 pytest.importorskip("mujoco")
 
 from adaptive_sampling_motions.cli import main  # noqa: E402
-from adaptive_sampling_motions.library import num_bins, summarize_file  # noqa: E402
+from adaptive_sampling_motions.library import summarize_files  # noqa: E402
 from adaptive_sampling_motions.motion_file import save_motion  # noqa: E402
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
-
-@pytest.mark.parametrize(("frames", "fps", "bin_s", "expected"), [
-    (200, 50.0, 1.0, 4),    # 3.98 s
-    (201, 50.0, 1.0, 5),    # exactly 4 s span: a last one-frame bin
-    (180, 30.0, 1.0, 6),
-    (1, 50.0, 1.0, 1),
-    (31, 30.0, 1 / 3, 4),   # exact multiple stays exact
-    (300, 60.0, 0.5, 10),
-])
-def test_num_bins_hand_computed(frames, fps, bin_s, expected):
-    """floor((T - 1) / (fps * bin_s)) + 1 on hand-checked cases."""
-    assert num_bins(frames, fps, bin_s) == expected
-
-
-@given(st.integers(1, 5000), st.sampled_from([24.0, 25.0, 29.97, 30.0, 50.0, 60.0, 120.0]),
-       st.sampled_from([0.25, 1 / 3, 0.5, 1.0, 2.0]), st.sampled_from(["duration", "beyondmimic"]))
-def test_num_bins_matches_core_layout(frames, fps, bin_s, layout):
-    """Our count equals the core MotionLayout's for any clip (both bin layouts)."""
-    adaptive_sampling = pytest.importorskip("adaptive_sampling")
-    core = adaptive_sampling.MotionLayout([frames], [fps], bin_duration_s=bin_s, bin_layout=layout)
-    assert num_bins(frames, fps, bin_s, layout) == int(core.bins_per_motion[0])
-
-
-def test_num_bins_rejects_bad_input():
-    with pytest.raises(ValueError, match="num_frames"):
-        num_bins(0, 50.0, 1.0)
-    with pytest.raises(ValueError, match="bin_duration_s"):
-        num_bins(10, 50.0, 0.0)
-    with pytest.raises(ValueError, match="bin_layout"):
-        num_bins(10, 50.0, 1.0, "weird")
+from adaptive_sampling import MotionLayout  # noqa: E402
 
 
 @pytest.fixture
@@ -69,16 +38,34 @@ def test_info_json_and_bin_width(library, capsys):
     assert main(["info", str(library), "--json", "--bin-duration-s", "0.5"]) == 0
     data = json.loads(capsys.readouterr().out)
     by_name = {row["name"]: row for row in data["motions"]}
-    assert by_name["long"]["num_bins"] == num_bins(150, 50.0, 0.5) == 6
+    assert by_name["long"]["num_bins"] == 6
     assert by_name["set/short"]["has_names"] is True
     assert data["bin_duration_s"] == 0.5
 
 
-def test_summarize_file_names_the_missing_field(tmp_path):
+@pytest.mark.parametrize("layout", ["duration", "beyondmimic"])
+def test_info_bins_are_the_sampler_layout_bins(library, capsys, layout):
+    """The bin column is what the core's MotionLayout gives the same motions (both bin layouts)."""
+    assert main(["info", str(library), "--json", "--bin-duration-s", "0.4", "--bin-layout", layout]) == 0
+    rows = json.loads(capsys.readouterr().out)["motions"]
+    core = MotionLayout([r["num_frames"] for r in rows], [r["fps"] for r in rows], bin_duration_s=0.4,
+                        bin_layout=layout)
+    assert [r["num_bins"] for r in rows] == core.bins_per_motion.tolist()
+
+
+@pytest.mark.parametrize("width", ["0", "-1", "0.01"])
+def test_info_rejects_bad_bin_widths(library, capsys, width):
+    """A bin width the sampler would reject exits 2 with the core's message naming bin_duration_s."""
+    assert main(["info", str(library), "--bin-duration-s", width]) == 2
+    assert "bin_duration_s" in capsys.readouterr().err
+
+
+def test_summarize_files_names_the_missing_field(tmp_path):
+    """A file without body_pos_w raises, naming the field."""
     path = tmp_path / "x.npz"
     np.savez(path, fps=np.array([50.0]), joint_pos=np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="missing field 'body_pos_w'"):
-        summarize_file(path)
+    with pytest.raises(ValueError, match=r"x\.npz': missing field 'body_pos_w'"):
+        summarize_files([(path, None)])
 
 
 def test_info_on_missing_path_exits_2(tmp_path, capsys):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib.util
 import inspect
 
-from adaptive_sampling_rsl_rl import TrackingEnv, TrackingEnvCfg, make_motion_library
-
 from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
+from benchmarks.envs import PointMassTrackingEnv, PointMassTrackingEnvCfg, make_motion_library
 
 
 def _stochastic_actor_cfg(init_std: float) -> dict:
@@ -89,19 +88,19 @@ def make_env(
     num_hard_clips: int = 3,
     library_seed: int = 0,
     **env_cfg: float,
-) -> TrackingEnv:
+) -> PointMassTrackingEnv:
     clips = make_motion_library(library_seed, num_clips=num_clips, num_hard_clips=num_hard_clips)
     sampler_cfg = cfg if cfg is not None else AdaptiveSamplerCfg(seed=sampler_seed, rebuild_every=4)
     sampler = AdaptiveSampler(
         sampler_cfg, [c.num_frames for c in clips], [c.fps for c in clips], [c.name for c in clips]
     )
-    return TrackingEnv(clips, sampler, cfg=TrackingEnvCfg(num_envs=num_envs, seed=seed, **env_cfg))
+    return PointMassTrackingEnv(clips, sampler, cfg=PointMassTrackingEnvCfg(num_envs=num_envs, seed=seed, **env_cfg))
 
 
 class PlainVecEnv:
     """The tracking env seen through a wrapper that exposes no sampler (a plain rsl-rl VecEnv)."""
 
-    def __init__(self, env: TrackingEnv) -> None:
+    def __init__(self, env: PointMassTrackingEnv) -> None:
         self._env = env
         self.num_envs, self.num_actions, self.device, self.cfg = env.num_envs, env.num_actions, env.device, env.cfg
         self.max_episode_length = env.max_episode_length

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import torch
 from tensordict import TensorDict
 
-from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
+from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg, segment_ends
 
 try:  # rsl-rl >= 3 ships VecEnv here; the env is usable without rsl-rl as well.
     from rsl_rl.env import VecEnv as _VecEnvBase
@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - exercised only without rsl-rl
 
 
 @dataclass
-class MotionClip:
+class PointMassClip:
     """One reference clip.
 
     Attributes:
@@ -70,8 +70,8 @@ class MotionClip:
 
 
 @dataclass(kw_only=True)
-class TrackingEnvCfg:
-    """Configuration of :class:`TrackingEnv`."""
+class PointMassTrackingEnvCfg:
+    """Configuration of :class:`PointMassTrackingEnv`."""
 
     num_envs: int = 512
     """Number of parallel environments."""
@@ -113,7 +113,7 @@ def make_motion_library(
     cue_s: float = 0.5,
     push_s: float = 0.8,
     max_accel: float = 2.0,
-) -> list[MotionClip]:
+) -> list[PointMassClip]:
     """The benchmark's motion library: clips of 6 to 24 s at 25 to 60 fps, some with hard segments.
 
     The base motion is a sum of slow sinusoids (peak acceleration well below the authority). A hard segment is a cue,
@@ -160,43 +160,120 @@ def make_motion_library(
                 width = (duration - 3.5) / count - 1.5
                 centres.append(lo + 1.0 + float(torch.rand((), generator=g)) * max(width, 0.0))
         specs.append((f"{kinds[i % len(kinds)]}_{i:02d}", fps, duration, centres))
-    clips = []
-    for name, fps, duration, centres in specs:
-        num_frames = int(round(duration * fps))
-        t = torch.arange(num_frames, dtype=torch.float64) / fps
-        pos = torch.zeros(num_frames, 2, dtype=torch.float64)
-        for axis in range(2):
-            for freq, amp in ((0.11, 0.25), (0.23, 0.08)):
-                phase = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
-                pos[:, axis] += amp * torch.sin(2 * math.pi * freq * t + phase)
-        segments = []
-        push = torch.zeros(num_frames, 2, dtype=torch.float64)
-        for centre in centres:
-            # Cue: an out-and-back minimum-jerk excursion (legs of `cue_s`) that ends at `centre`; then the push.
-            dist = hard_accel_ratio * max_accel * cue_s**2 / 5.7735
-            angle = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
-            direction = torch.tensor([math.cos(angle), math.sin(angle)], dtype=torch.float64)
-            start = centre - 2 * cue_s
-            s_out = ((t - start) / cue_s).clamp(0.0, 1.0)
-            s_back = ((t - centre + cue_s) / cue_s).clamp(0.0, 1.0)
-            pos += dist * (_min_jerk(s_out) - _min_jerk(s_back))[:, None] * direction[None, :]
-            push_angle = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
-            push_dir = torch.tensor([math.cos(push_angle), math.sin(push_angle)], dtype=torch.float64)
-            # The push lasts `push_s` after the cue, with 0.05 s ramps.
-            window = ((t - centre) / 0.05).clamp(0.0, 1.0) * ((centre + push_s - t) / 0.05).clamp(0.0, 1.0)
-            push += push_ratio * max_accel * window[:, None] * push_dir[None, :]
-            segments.append((start, centre + push_s))
-        clips.append(
-            MotionClip(name=name, fps=fps, positions=pos.float(), hard_segments=segments, disturbance=push.float())
+    return [
+        _clip(name, fps, duration, centres, g, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
+        for name, fps, duration, centres in specs
+    ]
+
+
+def make_rare_hard_library(
+    seed: int = 0,
+    num_clips: int = 10,
+    hard_clips: int = 3,
+    segments_per_hard_clip: tuple[int, ...] = (1, 2, 2),
+    min_duration_s: int = 30,
+    max_duration_s: int = 120,
+    hard_accel_ratio: float = 0.45,
+    push_ratio: float = 0.9,
+    cue_s: float = 0.5,
+    push_s: float = 0.8,
+    max_accel: float = 2.0,
+) -> list[PointMassClip]:
+    """The ``rare_hard`` scenario: long clips (30-120 s) in which a few short moments are hard, on some clips only.
+
+    The same clip construction as :func:`make_motion_library` (slow sinusoids; a hard segment is a cue and a hidden
+    push, 1.8 s with the defaults), but long clips and few segments: with the defaults 10 clips, 3 of them with
+    1, 2 and 2 hard segments, so the hard segments cover under 2% of all frames. Segments are spread over the clip
+    (one per equal share of it), never in the first 3 s or the last 2 s.
+
+    Args:
+        seed: Seed of the library.
+        num_clips: Number of clips.
+        hard_clips: Number of clips with hard segments.
+        segments_per_hard_clip: Hard segments in each hard clip (length ``hard_clips``).
+        min_duration_s: Shortest clip, in whole seconds.
+        max_duration_s: Longest clip, in whole seconds.
+        hard_accel_ratio: See :func:`make_motion_library`.
+        push_ratio: See :func:`make_motion_library`.
+        cue_s: See :func:`make_motion_library`.
+        push_s: See :func:`make_motion_library`.
+        max_accel: The env's action authority.
+
+    Returns:
+        The clips, in a fixed order.
+    """
+    if len(segments_per_hard_clip) != hard_clips or not 0 <= hard_clips <= num_clips:
+        raise ValueError(
+            f"need 0 <= hard_clips <= num_clips and len(segments_per_hard_clip) == hard_clips, got {hard_clips}, "
+            f"{num_clips}, {segments_per_hard_clip}"
         )
-    return clips
+    if not 5 <= min_duration_s <= max_duration_s:
+        raise ValueError(f"need 5 <= min_duration_s <= max_duration_s, got {min_duration_s}, {max_duration_s}")
+    g = torch.Generator().manual_seed(seed)
+    kinds = ("walk", "jog", "dance", "kick", "spin", "hop", "balance", "combo")
+    frame_rates = (25.0, 30.0, 50.0, 60.0)
+    hard = torch.randperm(num_clips, generator=g)[:hard_clips].tolist()
+    counts = {clip: count for clip, count in zip(hard, segments_per_hard_clip, strict=True)}
+    specs = []
+    for i in range(num_clips):
+        fps = frame_rates[int(torch.randint(len(frame_rates), (), generator=g))]
+        duration = float(torch.randint(min_duration_s, max_duration_s + 1, (), generator=g))
+        count = counts.get(i, 0)
+        share = (duration - 5.0) / max(count, 1)
+        room = share - 2 * cue_s - push_s
+        centres = [3.0 + k * share + 2 * cue_s + float(torch.rand((), generator=g)) * room for k in range(count)]
+        specs.append((f"{kinds[i % len(kinds)]}_{i:02d}", fps, duration, centres))
+    return [
+        _clip(name, fps, duration, centres, g, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
+        for name, fps, duration, centres in specs
+    ]
+
+
+def _clip(
+    name: str,
+    fps: float,
+    duration: float,
+    centres: list[float],
+    g: torch.Generator,
+    hard_accel_ratio: float,
+    push_ratio: float,
+    cue_s: float,
+    push_s: float,
+    max_accel: float,
+) -> PointMassClip:
+    """One clip: slow sinusoids per axis, then a cue and a push ending/starting at each centre (seconds)."""
+    num_frames = int(round(duration * fps))
+    t = torch.arange(num_frames, dtype=torch.float64) / fps
+    pos = torch.zeros(num_frames, 2, dtype=torch.float64)
+    for axis in range(2):
+        for freq, amp in ((0.11, 0.25), (0.23, 0.08)):
+            phase = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
+            pos[:, axis] += amp * torch.sin(2 * math.pi * freq * t + phase)
+    segments = []
+    push = torch.zeros(num_frames, 2, dtype=torch.float64)
+    for centre in centres:
+        # Cue: an out-and-back minimum-jerk excursion (legs of `cue_s`) that ends at `centre`; then the push.
+        dist = hard_accel_ratio * max_accel * cue_s**2 / 5.7735
+        angle = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
+        direction = torch.tensor([math.cos(angle), math.sin(angle)], dtype=torch.float64)
+        start = centre - 2 * cue_s
+        s_out = ((t - start) / cue_s).clamp(0.0, 1.0)
+        s_back = ((t - centre + cue_s) / cue_s).clamp(0.0, 1.0)
+        pos += dist * (_min_jerk(s_out) - _min_jerk(s_back))[:, None] * direction[None, :]
+        push_angle = float(torch.rand((), generator=g, dtype=torch.float64)) * 2 * math.pi
+        push_dir = torch.tensor([math.cos(push_angle), math.sin(push_angle)], dtype=torch.float64)
+        # The push lasts `push_s` after the cue, with 0.05 s ramps.
+        window = ((t - centre) / 0.05).clamp(0.0, 1.0) * ((centre + push_s - t) / 0.05).clamp(0.0, 1.0)
+        push += push_ratio * max_accel * window[:, None] * push_dir[None, :]
+        segments.append((start, centre + push_s))
+    return PointMassClip(name=name, fps=fps, positions=pos.float(), hard_segments=segments, disturbance=push.float())
 
 
 def _min_jerk(s: torch.Tensor) -> torch.Tensor:
     return s**3 * (10 - 15 * s + 6 * s**2)
 
 
-class TrackingEnv(_VecEnvBase):
+class PointMassTrackingEnv(_VecEnvBase):
     """Vectorised point-mass tracking of a motion library, as an rsl-rl ``VecEnv``.
 
     Observation groups (``TensorDict`` of ``(num_envs, dim)`` tensors):
@@ -217,14 +294,14 @@ class TrackingEnv(_VecEnvBase):
 
     def __init__(
         self,
-        clips: list[MotionClip],
+        clips: list[PointMassClip],
         sampler: AdaptiveSampler | None = None,
-        cfg: TrackingEnvCfg | None = None,
+        cfg: PointMassTrackingEnvCfg | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         if not clips:
             raise ValueError("clips must not be empty")
-        self.cfg = cfg if cfg is not None else TrackingEnvCfg()
+        self.cfg = cfg if cfg is not None else PointMassTrackingEnvCfg()
         if self.cfg.num_envs < 1:
             raise ValueError(f"cfg.num_envs must be >= 1, got {self.cfg.num_envs}")
         if self.cfg.action_delay < 0:
@@ -287,11 +364,6 @@ class TrackingEnv(_VecEnvBase):
     # ----------------------------------------------------------------------------------------------------------
     # Reference lookup
     # ----------------------------------------------------------------------------------------------------------
-    def frame_of(self, motion_ids: torch.Tensor, time_s: torch.Tensor) -> torch.Tensor:
-        """Frame index (local to the clip) at a time, clamped to the clip. Shape: like ``time_s``."""
-        frames = torch.floor(time_s * self._fps[motion_ids] + 1e-4).long()
-        return torch.minimum(frames.clamp_min(0), self._num_frames[motion_ids] - 1)
-
     def reference(self, motion_ids: torch.Tensor, time_s: torch.Tensor, table: torch.Tensor | None = None):
         """Linearly interpolated reference at ``time_s`` (clamped to the clip).
 
@@ -360,7 +432,9 @@ class TrackingEnv(_VecEnvBase):
         ref = self.reference(self.motion_ids, self.time_s)
         self.error = torch.linalg.vector_norm(self.pos - ref, dim=-1)
         failed = self.error > self.cfg.failure_threshold
-        clip_end = (self.time_s >= self._duration[self.motion_ids] - 1e-6) & ~failed
+        m = self.motion_ids
+        end_frames, clip_end = segment_ends(self.start_frames, self.time_s, self._fps[m], self._num_frames[m])
+        clip_end &= ~failed
         time_outs = (self.episode_length_buf >= self.max_episode_length) & ~failed
         dones = failed | time_outs
         rewards = torch.exp(-((self.error / self.cfg.reward_sigma) ** 2))
@@ -370,9 +444,9 @@ class TrackingEnv(_VecEnvBase):
             ended = dones | clip_end
             ended_ids = ended.nonzero().squeeze(-1)
             if ended_ids.numel() > 0:
-                m = self.motion_ids[ended_ids]
-                end_frames = self.frame_of(m, self.time_s[ended_ids])
-                self.adaptive_sampler.record(m, self.start_frames[ended_ids], end_frames, failed[ended_ids])
+                self.adaptive_sampler.record(
+                    m[ended_ids], self.start_frames[ended_ids], end_frames[ended_ids], failed[ended_ids]
+                )
                 completed = clip_end[ended_ids].float()
                 extras["log"] = {
                     "Tracking/segment_success": completed.mean(),
@@ -429,8 +503,8 @@ class TrackingEnv(_VecEnvBase):
 @torch.no_grad()
 def evaluate(
     policy,
-    clips: list[MotionClip],
-    cfg: TrackingEnvCfg | None = None,
+    clips: list[PointMassClip],
+    cfg: PointMassTrackingEnvCfg | None = None,
     device: str | torch.device = "cpu",
 ) -> dict[str, torch.Tensor]:
     """Run a deterministic policy from frame 0 of every clip until it fails or reaches the clip's end.
@@ -445,9 +519,9 @@ def evaluate(
         ``"success"`` (bool, reached the end), ``"completed"`` (fraction of the clip's duration tracked) and
         ``"fail_time_s"`` (time of failure, NaN if none). Shape: (num_clips,) each.
     """
-    base = cfg if cfg is not None else TrackingEnvCfg()
-    eval_cfg = TrackingEnvCfg(**{**base.__dict__, "num_envs": len(clips), "init_noise": 0.0})
-    env = TrackingEnv(clips, sampler=None, cfg=eval_cfg, device=device)
+    base = cfg if cfg is not None else PointMassTrackingEnvCfg()
+    eval_cfg = PointMassTrackingEnvCfg(**{**base.__dict__, "num_envs": len(clips), "init_noise": 0.0})
+    env = PointMassTrackingEnv(clips, sampler=None, cfg=eval_cfg, device=device)
     env.record_to_sampler = False
     ids = torch.arange(len(clips), device=env.device)
     env.reset_to(ids, ids, torch.zeros_like(ids))
@@ -461,7 +535,7 @@ def evaluate(
         obs = env.get_observations()
         failed = alive & (env.error > eval_cfg.failure_threshold)
         fail_time = torch.where(failed, env.time_s, fail_time)
-        reached = alive & ~failed & (env.time_s >= env._duration - 1e-6)
+        reached = alive & ~failed & segment_ends(env.start_frames, env.time_s, env._fps, env._num_frames)[1]
         success |= reached
         alive &= ~(failed | reached)
         if not bool(alive.any()):

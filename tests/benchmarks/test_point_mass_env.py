@@ -1,4 +1,4 @@
-"""Invariants of the pure-torch tracking benchmark env."""
+"""Invariants of the point-mass tracking env of the benchmarks (benchmarks/envs/point_mass.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,26 @@ pytest.importorskip("rsl_rl")
 pytest.importorskip("tensordict")
 
 import torch  # noqa: E402
-from _rsl_rl_helpers import make_env  # noqa: E402
-from adaptive_sampling_rsl_rl import MotionClip, TrackingEnv, TrackingEnvCfg, evaluate, make_motion_library  # noqa: E402
 
 from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg  # noqa: E402
+from benchmarks.envs import (  # noqa: E402
+    PointMassClip,
+    PointMassTrackingEnv,
+    PointMassTrackingEnvCfg,
+    evaluate,
+    make_motion_library,
+)
+
+
+def make_env(num_envs: int = 32, num_clips: int = 6, num_hard_clips: int = 3) -> PointMassTrackingEnv:
+    clips = make_motion_library(0, num_clips=num_clips, num_hard_clips=num_hard_clips)
+    sampler = AdaptiveSampler(
+        AdaptiveSamplerCfg(seed=0, rebuild_every=4),
+        [c.num_frames for c in clips],
+        [c.fps for c in clips],
+        [c.name for c in clips],
+    )
+    return PointMassTrackingEnv(clips, sampler, cfg=PointMassTrackingEnvCfg(num_envs=num_envs, seed=0))
 
 
 class RecordingSampler(AdaptiveSampler):
@@ -32,23 +48,23 @@ class RecordingSampler(AdaptiveSampler):
         return super().record(motion_ids, start_frames, end_frames, failed)
 
 
-def recording_env(clips: list[MotionClip], num_envs: int = 64, **cfg) -> TrackingEnv:
+def recording_env(clips: list[PointMassClip], num_envs: int = 64, **cfg) -> PointMassTrackingEnv:
     sampler = RecordingSampler(
         AdaptiveSamplerCfg(seed=0, rebuild_every=4),
         [c.num_frames for c in clips],
         [c.fps for c in clips],
         [c.name for c in clips],
     )
-    return TrackingEnv(clips, sampler, cfg=TrackingEnvCfg(num_envs=num_envs, seed=0, **cfg))
+    return PointMassTrackingEnv(clips, sampler, cfg=PointMassTrackingEnvCfg(num_envs=num_envs, seed=0, **cfg))
 
 
-def short_clips() -> list[MotionClip]:
+def short_clips() -> list[PointMassClip]:
     """Two 1 s clips at different rates (clip ends come fast)."""
     t30 = torch.arange(31) / 30.0
     t50 = torch.arange(51) / 50.0
     return [
-        MotionClip("a", 30.0, torch.stack([0.1 * torch.sin(t30), torch.zeros_like(t30)], -1)),
-        MotionClip("b", 50.0, torch.stack([torch.zeros_like(t50), 0.1 * t50], -1)),
+        PointMassClip("a", 30.0, torch.stack([0.1 * torch.sin(t30), torch.zeros_like(t30)], -1)),
+        PointMassClip("b", 50.0, torch.stack([torch.zeros_like(t50), 0.1 * t50], -1)),
     ]
 
 
@@ -142,9 +158,9 @@ def test_oracle_tracks_every_clip_and_reactive_control_fails_hard_ones():
     """The benchmark's premise: a controller that knows the hidden push tracks every clip from frame 0, the same
     controller without that knowledge fails exactly the clips with hard segments."""
     clips = make_motion_library(0)
-    cfg = TrackingEnvCfg()
-    holder: dict[str, TrackingEnv] = {}
-    original_init = TrackingEnv.__init__
+    cfg = PointMassTrackingEnvCfg()
+    holder: dict[str, PointMassTrackingEnv] = {}
+    original_init = PointMassTrackingEnv.__init__
 
     def controller(compensate_push: bool):
         def act(obs):
@@ -163,12 +179,12 @@ def test_oracle_tracks_every_clip_and_reactive_control_fails_hard_ones():
         original_init(self, *args, **kwargs)
         holder["env"] = self
 
-    TrackingEnv.__init__ = capture
+    PointMassTrackingEnv.__init__ = capture
     try:
         oracle = evaluate(controller(True), clips, cfg)
         reactive = evaluate(controller(False), clips, cfg)
     finally:
-        TrackingEnv.__init__ = original_init
+        PointMassTrackingEnv.__init__ = original_init
     hard = torch.tensor([bool(c.hard_segments) for c in clips])
     assert bool(oracle["success"].all())
     assert torch.equal(reactive["success"], ~hard)
@@ -186,6 +202,6 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="num_hard_clips"):
         make_motion_library(num_clips=2, num_hard_clips=3)
     with pytest.raises(ValueError, match="clips must not be empty"):
-        TrackingEnv([])
+        PointMassTrackingEnv([])
     with pytest.raises(ValueError, match="num_envs"):
-        TrackingEnv(make_motion_library(), cfg=TrackingEnvCfg(num_envs=0))
+        PointMassTrackingEnv(make_motion_library(), cfg=PointMassTrackingEnvCfg(num_envs=0))

@@ -1,0 +1,1 @@
+"""Benchmarks of the sampler (speed, learning efficiency); not part of the installed package."""

@@ -1,0 +1,11 @@
+"""Benchmark environments."""
+
+from .point_mass import (
+    PointMassClip,
+    PointMassTrackingEnv,
+    PointMassTrackingEnvCfg,
+    evaluate,
+    make_motion_library,
+)
+
+__all__ = ["PointMassClip", "PointMassTrackingEnv", "PointMassTrackingEnvCfg", "evaluate", "make_motion_library"]
