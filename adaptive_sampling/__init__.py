@@ -6,7 +6,8 @@
 
 from .config import AdaptiveSamplerCfg
 from .layout import MotionLayout
-from .sampler import STATE_VERSION, AdaptiveSampler, LoadReport
+from .sampler import AdaptiveSampler
+from .state import STATE_VERSION, LoadReport
 from .segments import segment_ends
 
 __all__ = ["STATE_VERSION", "AdaptiveSampler", "AdaptiveSamplerCfg", "LoadReport", "MotionLayout", "segment_ends"]
