@@ -7,8 +7,8 @@
 from .config import AdaptiveSamplerCfg
 from .layout import MotionLayout
 from .sampler import AdaptiveSampler
-from .state import STATE_VERSION, LoadReport
 from .segments import segment_ends
+from .state import STATE_VERSION, LoadReport
 
 __all__ = ["STATE_VERSION", "AdaptiveSampler", "AdaptiveSamplerCfg", "LoadReport", "MotionLayout", "segment_ends"]
 __version__ = "0.1.0"
