@@ -256,7 +256,7 @@ def _pyplot() -> tuple[Any, Any]:
         import matplotlib.pyplot as plt
         import numpy as np
     except ImportError as err:
-        raise ImportError("plotting needs matplotlib and numpy: pip install 'adaptive-sampling[plot]'") from err
+        raise ImportError("plotting needs matplotlib and numpy: pip install 'adaptive-sampling-rl[plot]'") from err
     return plt, np
 
 

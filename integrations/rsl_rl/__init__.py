@@ -1,7 +1,8 @@
 """rsl-rl integration: a runner that checkpoints, logs and syncs the sampler, and exports the policy to ONNX.
 
 Names are imported on first use, so the robot-side reader (:mod:`adaptive_sampling_rsl_rl.onnx_policy`, numpy and
-onnxruntime only) works where rsl-rl and torch are not installed; the runner imports rsl_rl and torch only.
+onnxruntime only) works where rsl-rl is not installed; the runner imports rsl_rl and torch only. Importing the package
+first checks that ``adaptive_sampling`` is this project's core, not the unrelated package of the same name.
 """
 
 from __future__ import annotations
@@ -20,6 +21,23 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
+
+
+def _check_core() -> None:
+    """Fail clearly when 'adaptive_sampling' is the unrelated package of the same name, not our core."""
+    try:
+        import adaptive_sampling._distribution  # noqa: F401  (importing it is the check)
+    except ModuleNotFoundError as err:  # that package hides ours entirely (it has no _distribution module)
+        if err.name != "adaptive_sampling._distribution":
+            raise
+        raise ImportError(
+            f"{err}: the 'adaptive_sampling' found first is not adaptive-sampling-rl's package but an unrelated "
+            "one of the same name; pip uninstall adaptive-sampling adaptive-sampling-rl, then pip install "
+            "adaptive-sampling-rl"
+        ) from None
+
+
+_check_core()
 
 
 def __getattr__(name: str) -> Any:

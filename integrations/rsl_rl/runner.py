@@ -271,7 +271,7 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
             self._images_off = True
             print(
                 f"[adaptive-sampling] sampler images are off: matplotlib is not available ({err}); training goes on. "
-                "pip install 'adaptive-sampling[plot]' to log them."
+                "pip install 'adaptive-sampling-rl[plot]' to log them."
             )
             return False
         import matplotlib.pyplot as plt
@@ -337,7 +337,7 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
             self.onnx_path = self.export_policy(target, run_path=os.path.dirname(os.path.abspath(checkpoint)))
         except ImportError as err:
             self.export_onnx = False
-            print(f"[adaptive-sampling] ONNX export is off: {err}. pip install 'adaptive-sampling[onnx]'")
+            print(f"[adaptive-sampling] ONNX export is off: {err}. pip install 'adaptive-sampling-rl[onnx]'")
         except Exception as err:  # never lose a training run to the exporter
             warnings.warn(f"ONNX export of {checkpoint!r} failed: {type(err).__name__}: {err}", stacklevel=2)
 

@@ -1,0 +1,31 @@
+"""mjlab's rsl-rl runner with the adaptive sampler in every checkpoint. Imports mjlab's rl package and rsl_rl.
+
+:class:`MjlabAdaptiveSamplingRunner` is the project's :class:`~adaptive_sampling_rsl_rl.AdaptiveSamplingRunner`
+(sampler state saved and restored with each checkpoint, its metrics logged as ``Sampler/*``, synced across ranks)
+on top of mjlab's :class:`~mjlab.rl.MjlabOnPolicyRunner` (mjlab's model-config clean-up, legacy checkpoint
+migration, the env's ``common_step_counter`` kept across a resume).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adaptive_sampling_rsl_rl import AdaptiveSamplingRunner
+
+from mjlab.rl import MjlabOnPolicyRunner
+
+__all__ = ["MjlabAdaptiveSamplingRunner"]
+
+
+class MjlabAdaptiveSamplingRunner(AdaptiveSamplingRunner, MjlabOnPolicyRunner):
+    """rsl-rl runner for mjlab tasks whose env exposes ``adaptive_sampler`` (checkpointed, logged, synced).
+
+    Method order: the sampler runner first (``save`` writes the checkpoint with the sampler state atomically;
+    ``load`` restores the sampler, then calls mjlab's ``load``), mjlab's runner next.
+    """
+
+    def save(self, path: str, infos: dict | None = None) -> None:
+        """Save models, optimizer, sampler state and, as mjlab does, the env's ``common_step_counter``."""
+        env_state = {"common_step_counter": self.env.unwrapped.common_step_counter}
+        infos: dict[str, Any] = {**(infos or {}), "env_state": env_state}
+        super().save(path, infos)
