@@ -146,9 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     if rank != 0:  # rank 0 logs, checkpoints and draws
         env.close()
         return 0
-    heatmap = write_heatmap(sampler, args.heatmap or os.path.join(log_dir, "sampler_heatmap.png"), env.num_envs,
-                            world)
-    print(f"[train] heatmap: {heatmap}")
+    try:
+        heatmap = write_heatmap(sampler, args.heatmap or os.path.join(log_dir, "sampler_heatmap.png"),
+                                env.num_envs, world)
+        print(f"[train] heatmap: {heatmap}")
+    except ImportError as err:  # the checkpoints are what matters; a missing plot extra must not fail the run
+        print(f"[train] no heatmap: {err}")
     checkpoint = latest_checkpoint_in(log_dir)
     print(f"[train] checkpoint: {checkpoint} (sampler state {'included' if adaptive else 'NOT included'})")
     if getattr(runner, "onnx_path", None):
