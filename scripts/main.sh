@@ -5,10 +5,20 @@
 # state) and the sampler heatmap under logs/rsl_rl/.
 # Usage: bash scripts/main.sh [train.py args...]   (default: --max_iterations 20; e.g. --num_envs 32)
 #        MAIN=demo bash scripts/main.sh             (the 2-second toy demo of the core alone, no Isaac Lab)
+#        SIM=mjlab bash scripts/main.sh [integrations/mjlab/train.py args...]   (the same training in mjlab, in
+#                                                   .venv-mjlab; default: --env.scene.num-envs 16 --agent.max-iterations 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export OMP_NUM_THREADS=1
+if [ "${SIM:-isaaclab}" = "mjlab" ]; then
+  MJLAB_VENV=${MJLAB_VENV:-.venv-mjlab}
+  bash scripts/setup_mjlab.sh "$MJLAB_VENV"
+  if [ $# -eq 0 ]; then
+    set -- --env.scene.num-envs 16 --agent.max-iterations 20
+  fi
+  exec "$MJLAB_VENV/bin/python" integrations/mjlab/train.py "$@"
+fi
 # The editable install reads the sources in place: it is current until pyproject.toml changes (or the venv is new),
 # so a stamp of pyproject.toml, $EXTRAS and this checkout's path skips the 10 s `pip install -e` of scripts/setup.sh.
 stamp="$VENV/.adaptive-sampling-install"

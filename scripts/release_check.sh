@@ -28,6 +28,7 @@ cleanup() {
     for pid in $(jobs -pr); do pkill -TERM -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     if [ "${KEEP:-0}" = "1" ]; then echo "[release] kept $WORK"; else rm -rf "$WORK"; fi
+    echo "[release] done in $((SECONDS - START)) s (work directory $([ "${KEEP:-0}" = "1" ] && echo kept || echo removed))"
 }
 trap cleanup EXIT
 log() { printf '[release %4ss] %s\n' "$((SECONDS - START))" "$*"; }
@@ -44,7 +45,7 @@ log "building the sdist and the wheel"
 # a copy of the tracked and new files only: no .venv, logs or caches can leak into the sdist
 mkdir "$WORK/src"
 git ls-files -z --cached --others --exclude-standard \
-    | xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' _ | xargs -0 cp --parents -t "$WORK/src"
+    | xargs -0 sh -c 'for f; do [ ! -e "$f" ] || printf "%s\0" "$f"; done' _ | xargs -0 cp --parents -t "$WORK/src"
 "$WORK/tools/bin/python" -m build --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 \
     || { cat "$WORK/build.log"; log "ERROR: the build failed"; exit 1; }
 "$WORK/tools/bin/python" -m twine check --strict "$WORK"/dist/*

@@ -1,1 +1,12 @@
-"""Adaptive start-point sampling for mjlab: a multi-motion tracking command and a registered G1 task."""
+"""mjlab adapter: multi-motion tracking with adaptive start sampling (mjlab 1.6, MuJoCo-Warp).
+
+Layers (a module's imports tell its room):
+
+- no simulator: :mod:`.motion_store` (clips of the shared motion-file layer -> flat tensors on the device);
+- mjlab: :mod:`.command` (the command term), :mod:`.mdp` (motion-id / progress observations), :mod:`.runner`
+  (the rsl-rl runner with the sampler in every checkpoint), :mod:`.tasks` (the registered G1 task; importing it
+  registers it), :mod:`.benchmark`;
+- scripts: ``train.py`` and ``play.py``.
+
+Importing this package imports neither mjlab nor the simulator.
+"""

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
-from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
+from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg, segment_ends
 from mjlab.managers import CommandTerm, CommandTermCfg
 from mjlab.utils.lab_api.math import (
     quat_apply,
@@ -50,23 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["MultiMotionCommand", "MultiMotionCommandCfg"]
 
 _POSE_KEYS = ("x", "y", "z", "roll", "pitch", "yaw")
-
-try:  # the core's segment rule, where the core has one
-    from adaptive_sampling.segments import end_frames as _core_end_frames  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the core's version
-    _core_end_frames = None
-
-
-def segment_end_frames(frames: torch.Tensor, start_frames: torch.Tensor, num_frames: torch.Tensor) -> torch.Tensor:
-    """Frame where a segment ended: its current frame clamped to ``[start, num_frames - 1]``.
-
-    The frame counter runs one past the clip's last frame when the clip ends, and a segment that ended in the step it
-    started has not advanced. Shape: (N,).
-    """
-    if _core_end_frames is not None:
-        return _core_end_frames(frames, start_frames, num_frames)
-    return torch.minimum(torch.maximum(frames, start_frames), num_frames - 1)
-
 
 def _uniform_pose(ranges: dict[str, tuple[float, float]], num: int, device: str) -> torch.Tensor:
     """Samples from per-axis ranges (missing axes 0), with mjlab's ``sample_uniform``. Shape: (num, 6)."""
@@ -327,8 +310,7 @@ class MultiMotionCommand(CommandTerm):
         if recorded.numel() > 0:
             motion_ids = self.motion_ids[recorded]
             start_frames = self.start_frames[recorded]
-            num_frames = self.motions.num_frames[motion_ids]
-            end_frames = segment_end_frames(self.time_steps[recorded], start_frames, num_frames)
+            end_frames, _ = self._segment_ends(motion_ids, start_frames, self.time_steps[recorded])
             self.sampler.record(motion_ids, start_frames, end_frames, recorded_failed)
 
         evaluating = self.cfg.sampling_mode == "start"
@@ -373,17 +355,29 @@ class MultiMotionCommand(CommandTerm):
         self.robot.write_root_state_to_sim(root_state, env_ids=env_ids)
         self.robot.reset(env_ids=env_ids)
 
+    def _segment_ends(
+        self, motion_ids: torch.Tensor, start_frames: torch.Tensor, frames: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """End frames and clip ends of segments tracked up to ``frames`` (the core's segment rule). Shape: (E,) each."""
+        fps = self.motions.fps
+        return segment_ends(start_frames, frames.double() / fps, fps, self.motions.num_frames[motion_ids])
+
     def _update_command(self, env_ids: torch.Tensor | None = None) -> None:
         """Advance the frames; clip ends record a success and restart without ending the episode.
 
         ``env_ids is None`` is the per-step path (all envs; the sampler steps once); otherwise the reset path of
-        ``env.reset()``, scoped to those envs.
+        ``env.reset()``, scoped to those envs. A segment that was on its clip's last frame has reached the clip's end:
+        it restarts in this update (mjlab's command wraps at the same step).
         """
+        _, clip_end = self._segment_ends(self.motion_ids, self.start_frames, self.time_steps)
         if env_ids is None:
             self.time_steps += 1
         else:
             self.time_steps[env_ids] += 1
-        ended = (self.time_steps >= self.motions.num_frames[self.motion_ids]).nonzero().flatten()
+            scoped = torch.zeros_like(clip_end)
+            scoped[env_ids] = True
+            clip_end &= scoped
+        ended = clip_end.nonzero().flatten()
         if ended.numel() > 0:
             self._start_segments(ended, torch.zeros(ended.shape[0], dtype=torch.bool, device=self.device))
         if self._pending_forward:

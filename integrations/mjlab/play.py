@@ -4,7 +4,7 @@ mjlab's ``play`` flags where they apply (``--agent zero|random|trained``, ``--ch
 ``--device``, ``--viewer``, ``--no-terminations``, ``--log-root``), plus ``--motions FILE|DIR|GLOB ...``,
 ``--motion NAME|INDEX`` (the clip every env plays; default: drawn from the prior) and ``--viewer none`` (no window:
 run ``--num-steps`` steps and print the tracking errors, for servers and tests). Without ``--checkpoint-file`` the
-latest checkpoint under ``<log-root>/g1_multi_motion_tracking`` is played.
+latest checkpoint under ``<log-root>/g1_multi_motion_tracking_mjlab`` is played.
 
 Examples::
 

@@ -112,7 +112,7 @@ def g1_multi_motion_env_cfg(
 def g1_multi_motion_ppo_runner_cfg() -> RslRlOnPolicyRunnerCfg:
     """Mjlab's G1 tracking PPO settings; own experiment name, TensorBoard logging (no account needed)."""
     cfg = unitree_g1_tracking_ppo_runner_cfg()
-    cfg.experiment_name = "g1_multi_motion_tracking"
+    cfg.experiment_name = "g1_multi_motion_tracking_mjlab"  # apart from the Isaac Lab runs
     cfg.logger = "tensorboard"
     return cfg
 

@@ -31,8 +31,9 @@ def _check_core() -> None:
         if err.name != "adaptive_sampling._distribution":
             raise
         raise ImportError(
-            f"{err}: the 'adaptive_sampling' found first is not adaptive-sampling-rl's package but an unrelated one "
-            "of the same name; pip uninstall adaptive-sampling adaptive-sampling-rl, then pip install adaptive-sampling-rl"
+            f"{err}: the 'adaptive_sampling' found first is not adaptive-sampling-rl's package but an unrelated "
+            "one of the same name; pip uninstall adaptive-sampling adaptive-sampling-rl, then pip install "
+            "adaptive-sampling-rl"
         ) from None
 
 

@@ -439,7 +439,12 @@ class _TrainingSnapshot:
     def restore(self) -> None:
         """Put every captured state back."""
         for obj, state in self.states:
-            obj.load_state_dict(state)
+            try:
+                obj.load_state_dict(state)
+            except RuntimeError:
+                # rsl-rl-lib < 5.5 updates normaliser buffers under inference_mode: they only take copies there
+                with torch.inference_mode():
+                    obj.load_state_dict(state)
         if self.iteration is not None:
             self.runner.current_learning_iteration = self.iteration
 

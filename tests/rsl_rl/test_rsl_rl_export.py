@@ -92,7 +92,9 @@ def test_onnx_actions_equal_torch_actions(trained):
     print(f"\nONNX vs torch max abs diff: {worst:.3e} over {2 * rollout.shape[0]} observations")
     assert worst <= 1e-5
     # the normaliser is in the graph: without it the actions would differ
-    normalizer = runner.alg.get_policy().obs_normalizer
+    alg = runner.alg
+    model = alg.get_policy() if hasattr(alg, "get_policy") else getattr(alg, "actor", None)  # rsl-rl 5 / 4
+    normalizer = model.obs_normalizer if model is not None else alg.policy.actor_obs_normalizer  # 3.x
     assert not torch.allclose(normalizer(rollout), rollout)
 
 
@@ -222,8 +224,8 @@ def test_export_onnx_from_train_cfg(tmp_path):
     cfg = {**small_train_cfg(), "export_onnx": True}
     runner = AdaptiveSamplingRunner(make_env(), cfg, log_dir=str(tmp_path))
     assert runner.export_onnx is True
-    runner.save(str(tmp_path / "model_0.pt"))
-    assert (tmp_path / "policy.onnx").is_file()
+    runner.learn(1)
+    assert (tmp_path / "policy.onnx").is_file() and runner.onnx_path == str(tmp_path / "policy.onnx")
 
 
 def test_export_function_on_an_untrained_runner(tmp_path):
