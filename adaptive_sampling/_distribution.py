@@ -3,8 +3,9 @@
 The unrelated distribution ``adaptive-sampling`` on PyPI (molecular-dynamics enhanced sampling) also installs a
 top-level ``adaptive_sampling``. Installed after ours into the same environment, its ``__init__.py`` replaces ours
 among our files; on an earlier ``sys.path`` entry it hides ours entirely. Our ``__init__`` carries a marker the other
-lacks (``__distribution__``). The command line and the integrations call :func:`check_core`; the core itself does
-not, so ``import adaptive_sampling`` costs nothing more. This module imports nothing but the standard library.
+lacks (``__distribution__``). Importing this module runs :func:`check_core`: the command line and the integrations
+import it first; the core itself does not, so ``import adaptive_sampling`` costs nothing more. This module imports
+nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ def check_core(core: ModuleType | None = None) -> None:
         raise ImportError(namesake_message(getattr(core, "__file__", None)))
 
 
-
 # Importing this module is the check (the integrations do it first): it fails when this file lies among the other
 # package's files, whose __init__.py replaced ours.
-check_core(sys.modules[__name__.rpartition(".")[0]])
+check_core(sys.modules.get(__package__ or "adaptive_sampling"))

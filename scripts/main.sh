@@ -5,8 +5,9 @@
 # state) and the sampler heatmap under logs/rsl_rl/.
 # Usage: bash scripts/main.sh [train.py args...]   (default: --max_iterations 20; e.g. --num_envs 32)
 #        MAIN=demo bash scripts/main.sh             (the 2-second toy demo of the core alone, no Isaac Lab)
-#        SIM=mjlab bash scripts/main.sh [integrations/mjlab/train.py args...]   (the same training in mjlab, in
-#                                                   .venv-mjlab; default: --env.scene.num-envs 16 --agent.max-iterations 20)
+#        SIM=mjlab bash scripts/main.sh [integrations/mjlab/train.py args...]
+#                                                   (the same training in mjlab, in .venv-mjlab; default:
+#                                                   --env.scene.num-envs 16 --agent.max-iterations 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}

@@ -9,8 +9,8 @@
 #   4. each other extra alone (rsl-rl, plot, motions, bench) in its own clean venv imports what it promises;
 #   5. Isaac Lab: the same wheel plus scripts/setup_isaaclab.sh in its own venv; the adapter's simulator modules
 #      import from the wheel (SKIP_ISAACLAB=1 skips this step).
-# Every venv starts as a hard-linked copy of one fresh venv holding only torch==2.13.0 (any other torch spec pulls
-# a multi-GB CUDA build; every pip call passes a constraints file pinning it).
+# Every venv starts empty but for torch==2.13.0, installed once in a base venv and seen through a .pth file (any other
+# torch spec pulls a multi-GB CUDA build; every pip call passes a constraints file pinning it).
 # Usage: bash scripts/release_check.sh   (DIST_DIR=dir: copy the checked sdist and wheel there, e.g. for twine upload;
 #        KEEP=1: keep the work directory and print its path; WHEEL_MAX_KB: the size bound, default 1024)
 set -euo pipefail
@@ -35,7 +35,10 @@ log() { printf '[release %4ss] %s\n' "$((SECONDS - START))" "$*"; }
 CONSTRAINTS="$WORK/constraints.txt"
 echo "torch==2.13.0" >"$CONSTRAINTS"
 # pip's exit status is kept; only the noise about this machine's local package index is filtered out
-pip_in() { local venv=$1; shift; "$venv/bin/python" -m pip install -q "$@" -c "$CONSTRAINTS" 2> >(grep -v '^WARNING: Location' >&2); }
+pip_in() {
+    local venv=$1; shift
+    "$venv/bin/python" -m pip install -q --no-compile "$@" -c "$CONSTRAINTS" 2> >(grep -v '^WARNING: Location' >&2)
+}
 
 log "tools venv (build, twine)"
 "$PY" -m venv "$WORK/tools"
@@ -103,8 +106,14 @@ PY
 log "base venv: torch==2.13.0 only"
 "$PY" -m venv "$WORK/base"
 pip_in "$WORK/base" torch==2.13.0
-# A clean venv from the base: a hard-linked copy (pip only adds files; torch is pinned, never rewritten).
-new_venv() { cp -al "$WORK/base" "$WORK/$1"; }
+site_of() { "$1/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
+BASE_SITE=$(site_of "$WORK/base")
+# A clean venv that sees the base's torch through a .pth file (after its own site-packages; pip counts torch as
+# installed and puts everything else into the new venv): one torch install, no copies to write or delete.
+new_venv() {
+    "$PY" -m venv "$WORK/$1"
+    echo "$BASE_SITE" >"$(site_of "$WORK/$1")/base_torch.pth"
+}
 # Run Python in venv $1 from an empty directory, so that nothing of the source tree can be imported.
 in_venv() { local venv=$WORK/$1; shift; (cd "$WORK/empty" && "$venv/bin/python" "$@"); }
 mkdir "$WORK/empty"

@@ -110,4 +110,4 @@ def test_motions_without_numpy_gives_clear_error(monkeypatch, capsys, argv):
     monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` raises ModuleNotFoundError
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "adaptive-sampling[motions]" in err and "numpy" in err
+    assert "adaptive-sampling-rl[motions]" in err and "numpy" in err
