@@ -25,7 +25,17 @@ class MjlabAdaptiveSamplingRunner(AdaptiveSamplingRunner, MjlabOnPolicyRunner):
     """
 
     def save(self, path: str, infos: dict | None = None) -> None:
-        """Save models, optimizer, sampler state and, as mjlab does, the env's ``common_step_counter``."""
+        """Save models, optimizer, sampler state and, as mjlab does, the env's ``common_step_counter``.
+
+        As mjlab's runner, the upload to W&B happens only with ``upload_model`` (the default) in the agent config.
+        """
         env_state = {"common_step_counter": self.env.unwrapped.common_step_counter}
         infos: dict[str, Any] = {**(infos or {}), "env_state": env_state}
-        super().save(path, infos)
+        if self.cfg.get("upload_model", True):
+            super().save(path, infos)
+            return
+        self.logger.save_model = lambda *args, **kwargs: None  # shadows the method for this save only
+        try:
+            super().save(path, infos)
+        finally:
+            del self.logger.save_model
