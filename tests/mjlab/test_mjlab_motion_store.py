@@ -5,7 +5,6 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-
 from adaptive_sampling_mjlab.motion_store import MotionStore, demo_motions_dir
 from adaptive_sampling_motions.clips import load_clips
 
