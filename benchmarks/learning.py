@@ -3,7 +3,7 @@
 Scenarios (``--scenario``):
 
 - ``short_clips`` (the first scenario, unchanged): 24 clips of 6-24 s, 8 of them with one or two hard segments.
-- ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.2% of all frames).
+- ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.4% of all frames).
 
 Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), the ``beyondmimic`` and ``paper`` presets, the library
 ``default``, two peers written from their papers (``benchmarks/arms.py``): ``plr`` (Prioritized Level Replay over
@@ -54,21 +54,24 @@ SCENARIOS = {
     "short_clips": {"library": "make_motion_library", "iterations": 160, "eval_every": 20, "tag": "learning"},
     "rare_hard": {
         "library": "make_rare_hard_library",
-        "iterations": 240,
+        "iterations": 160,
         "eval_every": 20,
         "tag": "learning_rare_hard",
     },
 }
 """Library and default budget per scenario (``rare_hard``'s budget was fixed with the uniform arm only: README)."""
+LATE = 3
+"""Evaluation intervals at the end of the budget over which the stuck mode is measured."""
 HARD_LEAD_S = 2.0
 """A start counts as "on a hard segment" inside a hard segment or up to this long before it (its approach)."""
 
 
-def make_library(scenario: str, seed: int) -> list:
-    """The scenario's clips."""
+def make_library(scenario: str, seed: int, overrides: dict | None = None) -> list:
+    """The scenario's clips (``overrides``: keyword arguments of the library function, for calibration)."""
     from benchmarks.envs import point_mass
 
-    return getattr(point_mass, SCENARIOS[scenario]["library"])(seed)
+    kwargs = {**SCENARIOS[scenario].get("library_kwargs", {}), **(overrides or {})}
+    return getattr(point_mass, SCENARIOS[scenario]["library"])(seed, **kwargs)
 
 
 def make_sampler(arm: str, seed: int, clips: list):
@@ -236,7 +239,7 @@ def run_one(job: tuple[str, int, dict]) -> dict:
     from benchmarks.envs import PointMassTrackingEnv, PointMassTrackingEnvCfg, evaluate
 
     args = argparse.Namespace(**opts)
-    clips = make_library(args.scenario, args.library_seed)
+    clips = make_library(args.scenario, args.library_seed, args.library_kwargs)
     env_cfg = PointMassTrackingEnvCfg(num_envs=args.num_envs, seed=seed)
     sampler = make_sampler(arm, seed, clips)
     counter = StartCounter(sampler, clips, HARD_LEAD_S)
@@ -280,7 +283,7 @@ def run_one(job: tuple[str, int, dict]) -> dict:
         "hard_motion_mass": float(tables["motion_mass"][hard].sum()),
         "sampler_metrics": runner.sampler_metrics,
         "hard_time_share": counter.time_share,
-        "sampler_state": sampler.state_dict() if seed == args.seeds[0] and arm in LIBRARY_ARMS else None,
+        "sampler_state": sampler.state_dict() if seed == 0 and arm in LIBRARY_ARMS else None,
     }
 
 
@@ -315,6 +318,9 @@ def arm_summary(rs: list[dict], hard: np.ndarray, steps: list[int]) -> dict:
         "hard_success_auc": (np.trapezoid(hard_succ, steps, axis=1) / budget).tolist(),
         "forgetting": np.where(held > 0, lost / np.maximum(held, 1), 0.0).tolist(),
         "hard_start_share": np.nanmean(share, 1).tolist() if share.size else [],
+        # the stuck mode: starts still spent on hard segments late in training, and what they still bought
+        "late_hard_start_share": np.nanmean(share[:, -LATE:], 1).tolist() if share.size else [],
+        "late_hard_success_gain": (hard_succ[:, -1] - hard_succ[:, -1 - min(LATE, hard_succ.shape[1] - 1)]).tolist(),
         "first_full_success_steps": first_full,
         "stuck": [f is None for f in first_full],
         "stuck_share": float(np.mean([f is None for f in first_full])),
@@ -355,7 +361,9 @@ def summarise(runs: list[dict], args: argparse.Namespace) -> dict:
     by_arm = {arm: sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"]) for arm in arms}
     steps = [p["env_steps"] for p in runs[0]["curve"]]
     budget = steps[-1]
-    hard = np.array([bool(c.hard_segments) for c in make_library(args.scenario, args.library_seed)])
+    hard = np.array(
+        [bool(c.hard_segments) for c in make_library(args.scenario, args.library_seed, args.library_kwargs)]
+    )
     out: dict = {
         "scenario": args.scenario,
         "env_steps": steps,
@@ -369,7 +377,9 @@ def summarise(runs: list[dict], args: argparse.Namespace) -> dict:
     out["target_success"] = target
     censor = budget + (steps[-1] - steps[-2] if len(steps) > 1 else budget)
     for arm, rs in by_arm.items():
-        hits = [next((p["env_steps"] for p in r["curve"] if p["success"] >= target - 1e-9), None) for r in rs]
+        hits = [
+            next((p["env_steps"] for p in r["curve"] if np.mean(p["clip_success"]) >= target - 1e-9), None) for r in rs
+        ]
         out["arms"][arm]["steps_to_target"] = hits
         out["arms"][arm]["steps_to_target_censored"] = [h if h is not None else censor for h in hits]
         out["arms"][arm]["censored"] = sum(h is None for h in hits)
@@ -479,11 +489,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 seeds, short budget: a few minutes")
     parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS)
     parser.add_argument("--num-seeds", type=int, default=8)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="run these seeds (default 0..num-seeds-1)")
     parser.add_argument("--iterations", type=int, default=None, help="PPO iterations per run (24 steps x num_envs)")
     parser.add_argument("--eval-every", type=int, default=None)
     parser.add_argument("--num-envs", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--library-seed", type=int, default=0)
+    parser.add_argument(
+        "--library-kwargs", type=json.loads, default=None, help="JSON overrides of the library's parameters"
+    )
     parser.add_argument("--workers", type=int, default=2, help="parallel processes (<= 2 on the shared machine)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default=None, help="file name stem of the outputs (default: the scenario's)")
@@ -497,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         args.tag = f"{args.tag}_quick"
     if not 1 <= args.workers <= 2:
         raise ValueError(f"--workers must be 1 or 2, got {args.workers}")
-    args.seeds = list(range(args.num_seeds))
+    args.seeds = args.seeds if args.seeds is not None else list(range(args.num_seeds))
     args.out.mkdir(parents=True, exist_ok=True)
     partial = args.out / f"{args.tag}.partial.jsonl"
     opts = {k: v for k, v in vars(args).items() if k not in ("out",)}
@@ -533,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(runs, args)
     from benchmarks.envs import PointMassTrackingEnvCfg
 
-    clips = make_library(args.scenario, args.library_seed)
+    clips = make_library(args.scenario, args.library_seed, args.library_kwargs)
     summary["setup"] = {
         "scenario": args.scenario,
         "arms": [arm for arm in args.arms if arm in summary["arms"]],
@@ -544,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         "eval_every": args.eval_every,
         "hidden": [args.hidden, args.hidden],
         "hard_lead_s": HARD_LEAD_S,
+        "library_kwargs": {**SCENARIOS[args.scenario].get("library_kwargs", {}), **(args.library_kwargs or {})},
         "env": PointMassTrackingEnvCfg(num_envs=args.num_envs).__dict__
         | {"lookahead_s": list(PointMassTrackingEnvCfg().lookahead_s)},
         "library": [
@@ -604,7 +619,51 @@ def _opts_key(opts: dict) -> str:
     key = {k: opts[k] for k in keys}
     if opts.get("scenario", "short_clips") != "short_clips":  # keeps the first scenario's partial files valid
         key["scenario"] = opts["scenario"]
+    if opts.get("library_kwargs"):
+        key["library_kwargs"] = opts["library_kwargs"]
     return json.dumps(key, sort_keys=True)
+
+
+def _mean_ci(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
+    from benchmarks.stats import bootstrap_ci
+
+    lo, hi = bootstrap_ci(values)
+    return f"{np.mean(values) * scale:.{digits}f} [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]"
+
+
+def markdown_table(summary: dict) -> str:
+    """The README's table: per arm the figures (mean and 95% bootstrap CI over seeds) and the paired comparison
+    with uniform (difference, CI, p)."""
+    target = summary.get("target_success", float("nan"))
+    lines = [
+        f"| arm | seeds | final success | hard clips | success AUC | env steps to {target:.3f} (never) | forgetting "
+        "| starts on hard segments | stuck | vs uniform (paired) |",
+        "|---|--:|---|---|---|---|---|---|--:|---|",
+    ]
+    for arm, a in summary["arms"].items():
+        c = summary.get("claims", {}).get(f"{arm}_vs_uniform")
+        if c is None:
+            versus = "-"
+        else:
+            versus = (
+                f"AUC {c['success_auc_diff']:+.3f} {_fmt_ci(c['success_auc_diff_ci95'])}, "
+                f"p = {c['success_auc_p']:.3f}; "
+                f"steps x{c['steps_to_target_ratio']:.2f} {_fmt_ci(c['steps_to_target_ratio_ci95'], 2)}, "
+                f"p = {c['steps_to_target_censored_p']:.3f}"
+            )
+        stt = a.get("steps_to_target_censored")
+        lines.append(
+            f"| {arm} | {len(a['seeds'])} | {_mean_ci(a['final_success'])} | {_mean_ci(a['final_hard_success'])} "
+            f"| {_mean_ci(a['success_auc'])} | "
+            + (f"{np.mean(stt) / 1e6:.2f}M ({a['censored']})" if stt else "-")
+            + f" | {np.mean(a['forgetting']):.3f} | {np.mean(a['hard_start_share']):.3f} "
+            f"| {sum(a['stuck'])}/{len(a['stuck'])} | {versus} |"
+        )
+    return "\n".join(lines)
+
+
+def _fmt_ci(ci: list[float], digits: int = 3) -> str:
+    return f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
 def print_table(summary: dict) -> None:
@@ -625,6 +684,7 @@ def print_table(summary: dict) -> None:
         print(name, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in c.items()}))
     if "goals" in summary:
         print("goals:", json.dumps(summary["goals"]))
+    print(markdown_table(summary))
 
 
 if __name__ == "__main__":

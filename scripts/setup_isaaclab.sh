@@ -31,7 +31,20 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip --disable-pip-version-check)
+# pip, quiet, with its exit status kept; filtered out are this machine's local-index noise and pip's resolver report
+# on Isaac Lab's own pins (torch==2.11.0, Python 3.12, its full dependency set), which this script overrides on purpose.
+quiet_pip() {
+    "$PY" -m pip --disable-pip-version-check -q "$@" 2> >(grep -v -e '^WARNING: Location' \
+        -e "^ERROR: pip's dependency resolver" -e '^isaaclab [0-9.]* requires ' >&2)
+}
+PIP=(quiet_pip)
+pins_said=""
+say_pins() {
+    [ -n "$pins_said" ] && return 0
+    log "note: Isaac Lab $ISAACLAB_VERSION's own pins (torch==2.11.0, Python 3.12, its full dependency set) are" \
+        "overridden on purpose; pip's resolver report about them is hidden"
+    pins_said=1
+}
 
 CONSTRAINTS="$(mktemp)"
 WORK="$(mktemp -d)"
@@ -67,9 +80,9 @@ if "$PY" -c "
 import adaptive_sampling as a, adaptive_sampling_isaaclab as b, adaptive_sampling_motions as c, adaptive_sampling_rsl_rl as d
 assert all(m.__file__ for m in (a, b, c, d)) and a.AdaptiveSampler and d.AdaptiveSamplingRunner
 " 2>/dev/null; then
-    log "adaptive-sampling present"
+    log "adaptive-sampling-rl present"
 else
-    log "installing adaptive-sampling (editable) from $REPO"
+    log "installing adaptive-sampling-rl (editable) from $REPO"
     "${PIP[@]}" install -e "$REPO[test,rsl-rl,plot]" -c "$CONSTRAINTS"
 fi
 
@@ -77,6 +90,7 @@ if have "isaaclab==$ISAACLAB_VERSION"; then
     log "isaaclab $ISAACLAB_VERSION present"
 else
     log "installing isaaclab $ISAACLAB_VERSION (wheel only; its python/torch pins are ignored on purpose)"
+    say_pins
     "${PIP[@]}" download --no-deps --python-version 3.12 --only-binary=:all: "isaaclab==$ISAACLAB_VERSION" -d "$WORK/wheel"
     "${PIP[@]}" install --no-deps --ignore-requires-python "$WORK"/wheel/isaaclab-"$ISAACLAB_VERSION"-*.whl
 fi
@@ -92,6 +106,7 @@ if have "warp-lang==$WARP_VERSION" "newton==$NEWTON_VERSION" "usd-exchange==$USD
     log "Isaac Lab dependencies present"
 else
     log "installing Isaac Lab dependencies (pinned)"
+    say_pins
     # Two steps, as in the recipe that was seen to resolve: the light deps first, then Newton and USD.
     "${PIP[@]}" install "${DEPS[@]:0:7}" -c "$CONSTRAINTS"
     "${PIP[@]}" install "${DEPS[@]:7}" -c "$CONSTRAINTS"

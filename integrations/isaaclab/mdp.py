@@ -103,55 +103,63 @@ def robot_body_ori_b(env: ManagerBasedRLEnv, command_name: str) -> torch.Tensor:
 # -- rewards --------------------------------------------------------------------------------------------------------
 
 
+def _squared_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Shape: (..., 3), (..., 3) -> (...)."""
+    return torch.sum(torch.square(a - b), dim=-1)
+
+
+def _squared_angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Shape: (..., 4), (..., 4) -> (...)."""
+    return quat_error_magnitude(a, b) ** 2
+
+
+def _body_error_exp(command: MotionTrackingCommand, body_names: list[str] | None, std: float,
+                    reference: torch.Tensor, robot: torch.Tensor, error=_squared_distance) -> torch.Tensor:
+    """``exp(-mean over the chosen bodies of error(reference, robot) / std^2)``. Shape: (num_envs,)."""
+    index = _body_subset(command, body_names)
+    return torch.exp(-error(reference[:, index], robot[:, index]).mean(-1) / std**2)
+
+
 def motion_global_anchor_position_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
-    error = torch.sum(torch.square(command.anchor_pos_w - command.robot_anchor_pos_w), dim=-1)
-    return torch.exp(-error / std**2)
+    return torch.exp(-_squared_distance(command.anchor_pos_w, command.robot_anchor_pos_w) / std**2)
 
 
 def motion_global_anchor_orientation_error_exp(env: ManagerBasedRLEnv, command_name: str,
                                                std: float) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
-    error = quat_error_magnitude(command.anchor_quat_w, command.robot_anchor_quat_w) ** 2
-    return torch.exp(-error / std**2)
+    return torch.exp(-_squared_angle(command.anchor_quat_w, command.robot_anchor_quat_w) / std**2)
 
 
 def motion_relative_body_position_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
                                             body_names: list[str] | None = None) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
-    index = _body_subset(command, body_names)
-    error = torch.sum(torch.square(command.body_pos_relative_w[:, index] - command.robot_body_pos_w[:, index]), -1)
-    return torch.exp(-error.mean(-1) / std**2)
+    return _body_error_exp(command, body_names, std, command.body_pos_relative_w, command.robot_body_pos_w)
 
 
 def motion_relative_body_orientation_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
                                                body_names: list[str] | None = None) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
-    index = _body_subset(command, body_names)
-    error = quat_error_magnitude(command.body_quat_relative_w[:, index], command.robot_body_quat_w[:, index]) ** 2
-    return torch.exp(-error.mean(-1) / std**2)
+    return _body_error_exp(command, body_names, std, command.body_quat_relative_w, command.robot_body_quat_w,
+                           error=_squared_angle)
 
 
 def motion_global_body_linear_velocity_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
                                                  body_names: list[str] | None = None) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
-    index = _body_subset(command, body_names)
-    error = torch.sum(torch.square(command.body_lin_vel_w[:, index] - command.robot_body_lin_vel_w[:, index]), -1)
-    return torch.exp(-error.mean(-1) / std**2)
+    return _body_error_exp(command, body_names, std, command.body_lin_vel_w, command.robot_body_lin_vel_w)
 
 
 def motion_global_body_angular_velocity_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
                                                   body_names: list[str] | None = None) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
-    index = _body_subset(command, body_names)
-    error = torch.sum(torch.square(command.body_ang_vel_w[:, index] - command.robot_body_ang_vel_w[:, index]), -1)
-    return torch.exp(-error.mean(-1) / std**2)
+    return _body_error_exp(command, body_names, std, command.body_ang_vel_w, command.robot_body_ang_vel_w)
 
 
 # -- terminations ---------------------------------------------------------------------------------------------------

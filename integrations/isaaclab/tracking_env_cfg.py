@@ -253,6 +253,10 @@ class G1TrackingPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     max_iterations = 30000
     save_interval = 500
     experiment_name = "g1_multi_motion_tracking"
+    export_onnx: bool = True
+    """Write ``policy.onnx`` (actor, normaliser, deployment metadata) next to every checkpoint (adaptive runner)."""
+    sampler_image_interval: int | None = None
+    """Log the sampler images every this many iterations (0: never; ``None``: about 30 per ``learn()``)."""
     device = "cpu"
     empirical_normalization = True
     obs_groups = {"actor": ["policy"], "critic": ["critic"]}

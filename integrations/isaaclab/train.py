@@ -1,8 +1,10 @@
 """Train the G1 multi-motion tracker with PPO (rsl-rl) and the adaptive start sampler, in Isaac Lab.
 
 Defaults run anywhere the CPU stack is installed (``scripts/setup_isaaclab.sh``): the demo motions, 16 envs on the
-CPU. Checkpoints (``model_<it>.pt``) carry the sampler state; at the end the sampler heatmap is written next to
-them (``sampler_heatmap.png``).
+CPU. Checkpoints (``model_<it>.pt``) carry the sampler state, each comes with ``policy.onnx`` (the actor and its
+normaliser with deployment metadata), the run folder holds a record of the sampler config and motion files
+(``adaptive_sampling_run.json``), the logger shows the sampler as images during training, and at the end the
+sampler heatmap is written next to the checkpoints (``sampler_heatmap.png``).
 
 Examples::
 
@@ -45,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start sampler preset: the library default, BeyondMimic's settings, the paper's, or "
                              "uniform starts (the baseline without adaptive sampling)")
     parser.add_argument("--heatmap", default=None, help="heatmap PNG path (default: <run dir>/sampler_heatmap.png)")
+    parser.add_argument("--export_onnx", action=argparse.BooleanOptionalAction, default=None,
+                        help="write policy.onnx (actor, normaliser, deployment metadata) next to every checkpoint "
+                             "(default: the agent cfg's export_onnx, on for the G1 task)")
+    parser.add_argument("--image_interval", type=int, default=None,
+                        help="log the sampler heatmap and per-motion mass as images every N iterations (0: never; "
+                             "default: the agent cfg's sampler_image_interval, else about 30 per run)")
     return parser
 
 
@@ -63,7 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[train] task={args.task} envs={env.num_envs} device={args.device} motions={sampler.num_motions} "
           f"bins={sampler.num_bins} log_dir={log_dir}")
     print(f"[train] motions: {', '.join(sampler.layout.motion_names)}")
-    runner = make_runner(env, agent_cfg, log_dir)
+    if args.image_interval is not None:
+        if args.image_interval < 0:
+            raise SystemExit(f"--image_interval must be >= 0, got {args.image_interval}")
+        agent_cfg.sampler_image_interval = args.image_interval
+    runner = make_runner(env, agent_cfg, log_dir, export_onnx=args.export_onnx)
+    if getattr(runner, "run_record_path", None):
+        print(f"[train] run record: {runner.run_record_path}")
     _, adaptive = runner_class()
     if resume_path is not None:
         print(f"[train] resuming from {resume_path}")
@@ -72,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     print_sampler(sampler, "sampler at start")
     runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
     metrics = print_sampler(sampler, "sampler at end")
-    heatmap = write_heatmap(sampler, args.heatmap or os.path.join(log_dir, "sampler_heatmap.png"))
+    heatmap = write_heatmap(sampler, args.heatmap or os.path.join(log_dir, "sampler_heatmap.png"), env.num_envs)
     print(f"[train] heatmap: {heatmap}")
     checkpoint = latest_checkpoint_in(log_dir)
     print(f"[train] checkpoint: {checkpoint} (sampler state {'included' if adaptive else 'NOT included'})")
+    if getattr(runner, "onnx_path", None):
+        print(f"[train] policy: {runner.onnx_path}")
     print(f"[train] done in {time.time() - start:.1f} s; sampler entropy {metrics.get('entropy', float('nan')):.4f}")
     env.close()
     return 0

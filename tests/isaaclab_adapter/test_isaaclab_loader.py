@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from _motion_clips import BODIES, JOINTS, make_clip, write, write_nested_library, yaw_quat
+from _motion_clips import BODIES, JOINTS, make_clip, write, write_flat_library, write_nested_library, yaw_quat
 from adaptive_sampling_isaaclab.motion_library import MotionLibrary
 
 from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
@@ -18,10 +18,7 @@ from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
 
 @pytest.fixture
 def library_dir(tmp_path):
-    folder = tmp_path / "motions"
-    write(folder / "walk.npz", make_clip(num_frames=20))
-    write(folder / "jump.npz", make_clip(num_frames=7))
-    return folder
+    return write_flat_library(tmp_path / "motions")
 
 
 def test_flat_store_offsets_and_sampler_kwargs(library_dir):

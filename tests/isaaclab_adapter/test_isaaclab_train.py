@@ -86,3 +86,96 @@ def test_play_runs_a_chosen_motion_from_the_checkpoint(trained):
               str(workdir / "logs"), cwd=workdir)
     assert f"motions [{chosen!r}]" in out
     assert "mean error_body_pos" in out
+
+
+def test_train_writes_policy_onnx_with_deployment_metadata(trained):
+    """policy.onnx lies next to the checkpoints; its metadata holds BeyondMimic's keys for the G1 (29 joints in
+    the robot's order, gains, default pose, action scale, anchor body, observation terms), the motion library in
+    one-hot order with frames, fps and file hashes, and term sizes that add up to the network's input."""
+    pytest.importorskip("onnxruntime")
+    from adaptive_sampling_isaaclab.assets import demo_motions_dir
+    from adaptive_sampling_rsl_rl.export import BEYONDMIMIC_KEYS
+    from adaptive_sampling_rsl_rl.onnx_policy import OnnxPolicy, sha256_file
+
+    workdir, out = trained
+    onnx_path = pathlib.Path(re.search(r"\[train\] policy: (\S+)", out).group(1))
+    checkpoint = pathlib.Path(re.search(r"\[train\] checkpoint: (\S+)", out).group(1))
+    assert onnx_path == checkpoint.parent / "policy.onnx" and onnx_path.is_file()
+    policy = OnnxPolicy(onnx_path)
+    meta = policy.metadata
+    for key in BEYONDMIMIC_KEYS:
+        assert key in meta.props, key
+    assert len(meta.joint_names) == 29 and meta.joint_names[0] == "left_hip_pitch_joint"
+    for values in (meta.joint_stiffness, meta.joint_damping, meta.default_joint_pos, meta.action_scale):
+        assert values.shape == (29,)
+    assert meta.joint_stiffness.min() > 0 and meta.action_scale.min() > 0
+    assert meta.anchor_body_name == "torso_link" and "pelvis" in meta.body_names
+    assert meta.observation_names[:2] == ["command", "motion_id"] and meta.motion_id_observation == "motion_id"
+    assert sum(meta.observation_dims) == policy.obs_dim
+    demo = sorted(demo_motions_dir().glob("*.npz"))
+    assert meta.motion_names == [p.stem for p in demo]
+    assert meta.motion_sha256 == [sha256_file(p) for p in demo]
+    state = find_sampler_state(torch.load(checkpoint, map_location="cpu", weights_only=False))
+    assert meta.motion_num_frames == list(state["layout"]["num_frames"])
+    assert meta.motion_fps == list(state["layout"]["fps"])
+    assert meta.observation_slice("motion_id").stop - meta.observation_slice("motion_id").start == len(demo)
+    with pytest.raises(ValueError, match=r"motion id must be in \[0, 4\)"):
+        meta.one_hot(len(demo))
+
+
+def test_train_writes_the_run_record_and_logs_sampler_images(trained):
+    """The run folder holds the record (resolved sampler config, the demo motions with their hashes) and the
+    TensorBoard events hold the sampler heatmap and per-motion mass images."""
+    import json
+
+    from adaptive_sampling_isaaclab.assets import demo_motions_dir
+    from adaptive_sampling_rsl_rl.onnx_policy import sha256_file
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, out = trained
+    record_path = pathlib.Path(re.search(r"\[train\] run record: (\S+)", out).group(1))
+    record = json.loads(record_path.read_text())
+    demo = sorted(demo_motions_dir().glob("*.npz"))
+    assert [m["file"] for m in record["motions"]] == [str(p.resolve()) for p in demo]
+    assert [m["sha256"] for m in record["motions"]] == [sha256_file(p) for p in demo]
+    assert record["sampler_config"]["seed"] == 1
+    acc = EventAccumulator(str(record_path.parent), size_guidance={"images": 0})
+    acc.Reload()
+    assert {"Sampler/heatmap", "Sampler/motion_mass"} <= set(acc.Tags()["images"])
+    assert [e.step for e in acc.Images("Sampler/heatmap")] == [0, 1]
+
+
+def test_play_export_gives_the_torch_actions(trained, tmp_path):
+    """play.py --export writes the ONNX file of an existing checkpoint and, while playing the real G1, the exported
+    policy's actions equal the torch policy's on every observation (max abs diff <= 1e-5)."""
+    pytest.importorskip("onnxruntime")
+    workdir, _ = trained
+    target = tmp_path / "exported.onnx"
+    out = run(PLAY, "--num_envs", "2", "--num_steps", "15", "--export", str(target), "--log_root",
+              str(workdir / "logs"), cwd=workdir)
+    assert f"[play] exported {target}" in out and target.is_file()
+    diff = re.search(r"onnx vs torch actions: max abs diff (\S+) over (\d+) observations", out)
+    assert diff is not None, out[-3000:]
+    print(f"\nG1 ONNX vs torch max abs diff {diff.group(1)} over {diff.group(2)} observations")
+    assert float(diff.group(1)) <= 1e-5 and int(diff.group(2)) == 30
+
+
+def test_play_warns_when_motion_files_changed(trained, tmp_path):
+    """Playing with a library whose file content differs from what the run recorded warns, naming the motion."""
+    import numpy as np
+    from adaptive_sampling_isaaclab.assets import demo_motions_dir
+
+    workdir, _ = trained
+    library = tmp_path / "motions"
+    library.mkdir()
+    for path in sorted(demo_motions_dir().glob("*.npz")):
+        (library / path.name).write_bytes(path.read_bytes())
+    changed = sorted(library.glob("*.npz"))[2]
+    with np.load(changed) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["joint_pos"] = arrays["joint_pos"] + 0.01  # a valid clip, not the one trained on
+    np.savez(changed, **arrays)
+    out = run(PLAY, "--num_envs", "1", "--num_steps", "0", "--motions", str(library), "--log_root",
+              str(workdir / "logs"), cwd=workdir)
+    warnings = [line for line in out.splitlines() if "WARNING: motion library differs" in line]
+    assert len(warnings) == 1 and f"{changed.stem}: " in warnings[0], out[-3000:]
