@@ -18,6 +18,7 @@ def test_store_stacks_the_clips_in_order_with_offsets(clips):
     """Motion m's frames sit at offsets[m] .. offsets[m] + T_m - 1, equal to the clip's arrays in float32."""
     store = MotionStore.from_clips(clips)
     assert store.names == [clip.name for clip in clips] == ["arm_wave", "quick_squat", "slow_squat", "torso_twist"]
+    assert store.paths == [str(clip.path) for clip in clips]
     assert store.fps == 50.0
     assert store.num_frames.tolist() == [clip.num_frames for clip in clips]
     assert store.offsets.tolist() == [0, *np.cumsum([clip.num_frames for clip in clips])[:-1].tolist()]
