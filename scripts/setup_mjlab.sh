@@ -61,17 +61,25 @@ else
     pip_install "mjlab==$MJLAB_VERSION" -c "$CONSTRAINTS"
 fi
 
+# The distribution was called adaptive-sampling until 0.1.0 (now adaptive-sampling-rl): drop that editable install of
+# this same source tree first.
+old=$("$PY" -m pip show adaptive-sampling 2>/dev/null || true)
+if grep -qx "Editable project location: $REPO" <<<"$old"; then
+    log "removing the editable install under the old name adaptive-sampling"
+    "$PY" -m pip uninstall -q -y adaptive-sampling
+fi
 # An editable install made before a package existed maps it as a namespace package (no __file__): reinstall then.
 if "$PY" -c "
 import adaptive_sampling as a, adaptive_sampling_mjlab as b, adaptive_sampling_motions as c, adaptive_sampling_rsl_rl as d
 assert all(m.__file__ for m in (a, b, c, d)) and d.AdaptiveSamplingRunner
-from importlib.metadata import entry_points
+from importlib.metadata import entry_points, version
+version('adaptive-sampling-rl')
 assert 'adaptive_sampling_mjlab.tasks' in [e.value for e in entry_points(group='mjlab.tasks')]
 import pytest, hypothesis
 " 2>/dev/null; then
-    log "adaptive-sampling present"
+    log "adaptive-sampling-rl present"
 else
-    log "installing adaptive-sampling[test] (editable) from $REPO"
+    log "installing adaptive-sampling-rl[test] (editable) from $REPO"
     pip_install -e ".[test]" -c "$CONSTRAINTS"
 fi
 

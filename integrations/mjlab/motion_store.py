@@ -39,6 +39,8 @@ class MotionStore:
 
     names: list[str]
     """Motion names (what sampler checkpoints are remapped by)."""
+    paths: list[str]
+    """The file each motion was read from."""
     fps: float
     """Frame rate of every clip (the env's control rate)."""
     num_frames: torch.Tensor
@@ -97,8 +99,8 @@ class MotionStore:
             key: torch.as_tensor(np.concatenate([getattr(c, key) for c in clips]), dtype=torch.float32, device=device)
             for key in _FIELDS
         }
-        return cls(names=[clip.name for clip in clips], fps=float(first.fps), num_frames=num_frames, offsets=offsets,
-                   **stacked)
+        return cls(names=[clip.name for clip in clips], paths=[str(clip.path) for clip in clips], fps=float(first.fps),
+                   num_frames=num_frames, offsets=offsets, **stacked)
 
     @property
     def num_motions(self) -> int:

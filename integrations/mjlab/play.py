@@ -116,9 +116,12 @@ def run_headless(env, policy, command, num_steps: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Play; return the exit status."""
-    from adaptive_sampling_mjlab.train import split_task
+    from adaptive_sampling_mjlab.train import split_motions, split_task
 
     task, rest = split_task(list(sys.argv[1:] if argv is None else argv))
+    motions, rest = split_motions(rest)
+    if motions:
+        rest += ["--motions", repr(tuple(motions))]
     cfg = tyro.cli(PlayConfig, args=rest, default=PlayConfig(), prog=f"play.py {task}", config=mjlab.TYRO_FLAGS)
     env, policy, command = build(task, cfg)
     names = command.motions.names

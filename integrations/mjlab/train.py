@@ -59,9 +59,29 @@ def split_task(argv: list[str]) -> tuple[str, list[str]]:
     return tasks.TASK_ID, argv
 
 
+def split_motions(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Take ``--motions A B ...`` (space-separated, as shells expand globs) out of the flags for tyro."""
+    motions, rest, index = [], [], 0
+    while index < len(argv):
+        if argv[index] == "--motions":
+            index += 1
+            while index < len(argv) and not argv[index].startswith("--"):
+                motions.append(argv[index])
+                index += 1
+            if not motions:
+                raise SystemExit("--motions needs at least one file, directory or glob")
+        else:
+            rest.append(argv[index])
+            index += 1
+    return motions, rest
+
+
 def parse_args(argv: list[str] | None = None, *, prog: str = "train.py") -> tuple[str, AdaptiveTrainConfig]:
     """Parse the command line into the task id and the configuration (presets applied)."""
     task, rest = split_task(list(sys.argv[1:] if argv is None else argv))
+    motions, rest = split_motions(rest)
+    if motions:
+        rest += ["--motions", repr(tuple(motions))]
     # mjlab's default --gpu-ids [0] fails without a GPU: default to the CPU there
     gpu_ids = [0] if torch.cuda.is_available() else None
     default = AdaptiveTrainConfig(env=load_env_cfg(task), agent=load_rl_cfg(task), gpu_ids=gpu_ids)

@@ -34,6 +34,7 @@ FPS = 50.0
 STEP_DT = 1.0 / FPS
 MAX_EPISODE_STEPS = 500  # mjlab's tracking task: 10 s episodes at 50 Hz
 ATOL, RTOL = 1e-5, 1e-4  # upstream float32 drift is ~3e-6 abs / 2e-5 rel (measured below)
+DEDUP_STEPS = min(1000, NUM_STEPS)  # the dedup model only has to be shown failing; it runs for these first steps
 
 
 class _Robot:
@@ -139,7 +140,7 @@ def _run(tmp_path, num_frames: int, seed: int) -> dict:
     )
     command = MotionCommand(cfg, env)
     ours = AdaptiveSampler(AdaptiveSamplerCfg.beyondmimic(), [num_frames], FPS, device="cpu")
-    dedup = AdaptiveSampler(AdaptiveSamplerCfg.beyondmimic(), [num_frames], FPS, device="cpu")
+    dedup = AdaptiveSampler(AdaptiveSamplerCfg.beyondmimic(validate_args=False), [num_frames], FPS, device="cpu")
     assert ours.num_bins == command.bin_count
     fail_p = _failure_probability(num_frames)
     zeros = torch.zeros(NUM_ENVS, dtype=torch.long)
@@ -170,7 +171,8 @@ def _run(tmp_path, num_frames: int, seed: int) -> dict:
 
     worst_abs = worst_rel = dedup_worst_abs = 0.0
     failures_total = duplicate_steps = dedup_failed_steps = 0
-    for _ in range(NUM_STEPS):
+    for step in range(NUM_STEPS):
+        run_dedup = step < DEDUP_STEPS
         episode_steps += 1
         frames = command.time_steps.clone()
         terminated = torch.rand(NUM_ENVS, generator=stream) < fail_p[frames]
@@ -184,8 +186,9 @@ def _run(tmp_path, num_frames: int, seed: int) -> dict:
         failed = terminated[reset_ids]
         ours.record(zeros[: len(reset_ids)], start_frames[reset_ids], ended_frames, failed)
         bins = ours.layout.local_bins_of(zeros[: len(reset_ids)], ended_frames)
-        keep = ~failed | _first_per_bin(torch.where(failed, bins, -1 - torch.arange(len(reset_ids))))
-        dedup.record(zeros[: len(reset_ids)][keep], start_frames[reset_ids][keep], ended_frames[keep], failed[keep])
+        if run_dedup:
+            keep = ~failed | _first_per_bin(torch.where(failed, bins, -1 - torch.arange(len(reset_ids))))
+            dedup.record(zeros[: len(reset_ids)][keep], start_frames[reset_ids][keep], ended_frames[keep], failed[keep])
         failures_total += int(failed.sum())
         duplicate_steps += int(int(failed.sum()) > int(torch.unique(bins[failed]).numel()))
 
@@ -202,11 +205,13 @@ def _run(tmp_path, num_frames: int, seed: int) -> dict:
         if len(wrapped) > 0:
             ours.record(zeros[: len(wrapped)], start_frames[wrapped], torch.full_like(wrapped, num_frames - 1),
                         torch.zeros(len(wrapped), dtype=torch.bool))
-            dedup.record(zeros[: len(wrapped)], start_frames[wrapped], torch.full_like(wrapped, num_frames - 1),
-                         torch.zeros(len(wrapped), dtype=torch.bool))
+            if run_dedup:
+                dedup.record(zeros[: len(wrapped)], start_frames[wrapped], torch.full_like(wrapped, num_frames - 1),
+                             torch.zeros(len(wrapped), dtype=torch.bool))
             start_frames[wrapped] = command.time_steps[wrapped]
         ours.step()
-        dedup.step()
+        if run_dedup:
+            dedup.step()
 
         theirs = upstream_distribution()
         mine = ours.probabilities
@@ -214,8 +219,9 @@ def _run(tmp_path, num_frames: int, seed: int) -> dict:
         worst_abs = max(worst_abs, float(abs_err.max()))
         worst_rel = max(worst_rel, float((abs_err / theirs).max()))
         assert torch.allclose(mine, theirs, atol=ATOL, rtol=RTOL), (mine, theirs)
-        dedup_worst_abs = max(dedup_worst_abs, float((dedup.probabilities - theirs).abs().max()))
-        dedup_failed_steps += not torch.allclose(dedup.probabilities, theirs, atol=ATOL, rtol=RTOL)
+        if run_dedup:
+            dedup_worst_abs = max(dedup_worst_abs, float((dedup.probabilities - theirs).abs().max()))
+            dedup_failed_steps += not torch.allclose(dedup.probabilities, theirs, atol=ATOL, rtol=RTOL)
     return {
         "worst_abs": worst_abs,
         "worst_rel": worst_rel,
@@ -229,13 +235,14 @@ def _run(tmp_path, num_frames: int, seed: int) -> dict:
 
 @pytest.mark.parametrize("num_frames", [137, 500, 3001])
 def test_matches_mjlab_motion_command_every_step(tmp_path, num_frames):
-    """beyondmimic() gives mjlab's own distribution after every one of 5000 steps at 4096 envs; dedup does not."""
+    """beyondmimic() gives mjlab's own distribution after every one of 5000 steps at 4096 envs; a model in which
+    duplicate failures count once fails the same check in every step it runs."""
     started = time.perf_counter()
     result = _run(tmp_path, num_frames, seed=num_frames)
     elapsed = time.perf_counter() - started
     print(f"\nparity T={num_frames}: {result}, {elapsed:.1f} s")
     assert result["duplicate_steps"] > NUM_STEPS // 2, "the stream must have duplicate failures in most steps"
     assert result["worst_abs"] < ATOL
-    # the rule "duplicate failures count once" breaks the same assertion, in most steps and by far
-    assert result["dedup_failed_steps"] > NUM_STEPS // 2
+    # the rule "duplicate failures count once" breaks the same assertion, in every step and by far
+    assert result["dedup_failed_steps"] == DEDUP_STEPS
     assert result["dedup_worst_abs"] > 100 * ATOL
