@@ -44,8 +44,8 @@ class ExactCdf:
         length = self.num_blocks * BLOCK if self.blocked else num_slots
         self.grid = torch.zeros(length, dtype=torch.float64, device=device)
         """The probabilities on the ``2^-52`` grid (0 past ``num_slots``). Shape: (S rounded up to BLOCK,)."""
-        self._one = torch.ones(1, dtype=torch.float64, device=device)  # a 1-D operand: p + 1 is computed in float64
         if self.blocked:
+            self._ones = torch.ones(BLOCK, dtype=torch.float64, device=device)
             self.block_ends = torch.zeros(self.num_blocks, dtype=torch.float64, device=device)
             """CDF at the end of each block. Shape: (S / BLOCK,)."""
             self.block_starts = torch.zeros(self.num_blocks, dtype=torch.float64, device=device)
@@ -63,10 +63,12 @@ class ExactCdf:
     def build(self, probs: torch.Tensor) -> None:
         """Put ``probs`` (float32, in [0, 1]) on the grid and build the CDF. Shape: (S,)."""
         grid = self.grid[: self.num_slots]
-        torch.add(probs, self._one, out=grid).sub_(1.0)  # exact: the rounding happens in the addition only
+        grid.copy_(probs).add_(1.0).sub_(1.0)  # exact: the rounding happens in the addition only
         if self.blocked:
-            torch.sum(self.grid.view(self.num_blocks, BLOCK), 1, out=self.block_ends)
-            torch.cumsum(self.block_ends, 0, out=self.block_ends)
+            # block sums as a matrix-vector product (a BLAS kernel; exact in any order), then their prefix sum
+            torch.mv(self.grid.view(self.num_blocks, BLOCK), self._ones, out=self.block_starts)
+            torch.cumsum(self.block_starts, 0, out=self.block_ends)
+            self.block_starts[0] = 0.0
             self.block_starts[1:] = self.block_ends[:-1]
         else:
             torch.cumsum(grid, 0, out=self.cdf)

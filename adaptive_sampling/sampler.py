@@ -14,8 +14,8 @@ from typing import Any
 import torch
 
 from . import checks, distributed, kernels
-from .cdf import ExactCdf
 from . import state as state_format
+from .cdf import ExactCdf
 from .config import AdaptiveSamplerCfg, FrozenAdaptiveSamplerCfg
 from .layout import MotionLayout
 from .state import STATE_VERSION, LoadReport
@@ -122,7 +122,7 @@ class AdaptiveSampler:
             # the lazy weight of the events recorded next, on the device: a captured record() reads it, not a
             # constant baked into the graph
             self._record_weight = torch.ones((), dtype=torch.float64, device=dev)
-            self._cdf = ExactCdf(num_slots, dev)
+            self._use_cdf(ExactCdf(num_slots, dev))
             # visits are needed by the rate statistic at every rebuild; "count" reads them only for coverage/tables
             self._defer_visits = cfg.statistic == "count"
             self._deferred_merges = 0
@@ -130,9 +130,7 @@ class AdaptiveSampler:
             # local_bins_of); a single motion needs no frame offset either
             self._frame_slot: torch.Tensor | None = None
             if int(lay.frame_offsets[-1]) <= _FRAME_TABLE_MAX_FRAMES:
-                frame_motion = torch.repeat_interleave(
-                    torch.arange(num_motions, device=dev), lay.num_frames.to(dev)
-                )
+                frame_motion = torch.repeat_interleave(torch.arange(num_motions, device=dev), lay.num_frames.to(dev))
                 local = torch.arange(frame_motion.numel(), device=dev) - lay.frame_offsets[frame_motion]
                 self._frame_slot = slots.slot_offsets[frame_motion] + lay.local_bins_of(frame_motion, local)
             self._single_motion = num_motions == 1
@@ -225,7 +223,6 @@ class AdaptiveSampler:
         start_slots, end_slots = slots
         weight = self._record_weight
         fail = failed.to(torch.float64) * weight
-        num_slots = self._slots.num_slots
         if self.cfg.attribution == "failure":
             last = end_slots
         else:
@@ -305,7 +302,7 @@ class AdaptiveSampler:
 
         cdf = self._cdf
         if motion_ids is None:
-            slots = cdf.search(u.mul_(cdf.total)).clamp_max_(self._last_real_slot)
+            slots = cdf.search(u.mul_(self._cdf_total))
         else:
             first = self._slots.slot_offsets[motion_ids]
             last = first + lay.bins_per_motion[motion_ids] - 1
@@ -315,10 +312,10 @@ class AdaptiveSampler:
             slots = cdf.search(low + u * (high - low))
             slots = torch.minimum(torch.maximum(slots, first), last)
         # index_select: several times faster than t[idx] on the CPU for large tables
-        width = torch.index_select(self._slot_num_frames, 0, slots)
+        width = torch.index_select(self._draw_num_frames, 0, slots)
         offset = torch.minimum((r * width).long(), width - 1)
-        motion = torch.index_select(self._slots.slot_motion, 0, slots)
-        frames = torch.index_select(self._slot_start_frame, 0, slots).add_(offset)
+        motion = torch.index_select(self._draw_motion, 0, slots)
+        frames = torch.index_select(self._draw_start_frame, 0, slots).add_(offset)
         if motion_ids is not None:
             # a motion without probability mass: start from its prior (uniform in time), decided on the device
             num_frames = lay.num_frames[motion_ids]
@@ -566,6 +563,18 @@ class AdaptiveSampler:
         """Weight of an event of ``step`` relative to the fold step: (1 - alpha)^-(step - t0)."""
         alpha = self.cfg.ema_alpha
         return 1.0 if alpha == 0.0 else (1.0 - alpha) ** -(step - self._t0)
+
+    def _use_cdf(self, cdf: ExactCdf) -> None:
+        """Draw through ``cdf`` (built at the next rebuild), with the per-slot tables of a draw sized for it."""
+        self._cdf = cdf
+        self._cdf_total = cdf.total  # a view, made once
+        # per-slot tables of a draw, extended past the last slot with the last real slot's entries: a search that
+        # ends past the table (a value at the total) needs no clamp
+        tail = cdf.grid.numel() + 1 - self._slots.num_slots
+        last_real = torch.full((tail,), self._last_real_slot, dtype=torch.int64, device=self.device)
+        self._draw_motion = torch.cat((self._slots.slot_motion, self._slots.slot_motion[last_real]))
+        self._draw_start_frame = torch.cat((self._slot_start_frame, self._slot_start_frame[last_real]))
+        self._draw_num_frames = torch.cat((self._slot_num_frames, self._slot_num_frames[last_real]))
 
     def _update_record_weight(self) -> None:
         """Set the weight of the next step's events, ``(1 - alpha)^-(clock + 1 - t0)`` (a no-op when it is 1)."""

@@ -88,7 +88,8 @@ def test_large_library_draws_equal_the_full_cdf(statistic):
     cfg = AdaptiveSamplerCfg(statistic=statistic, seed=3, rebuild_every=2, uniform_ratio=0.05)
     samplers = [AdaptiveSampler(cfg, frames, 50.0) for _ in range(2)]
     assert samplers[0]._cdf.blocked
-    samplers[1]._cdf = ExactCdf(samplers[1]._slots.num_slots, CPU, blocked=False)
+    samplers[1]._use_cdf(ExactCdf(samplers[1]._slots.num_slots, CPU, blocked=False))
+    assert not samplers[1]._cdf.blocked
     g = torch.Generator().manual_seed(0)
     motion_ids = torch.randint(0, len(frames), (4096,), generator=g)
     starts = (torch.rand(4096, generator=g) * torch.tensor(frames)[motion_ids]).long()
