@@ -6,7 +6,7 @@ the grid of multiples of ``2^-52`` (``(p + 1) - 1`` in float64: a rounding of at
 ``p >= 2^-29``). Every partial sum of such values below 2 is then exact in float64, so the prefix sum has the same
 value whatever the order of the additions: the table is cut into blocks of :data:`BLOCK` slots, the rebuild only sums
 each block (a vectorised reduction) and prefix-sums the block totals, and a draw finds its block by a binary search
-over the block ends, then its slot by a prefix sum of its block's 16 values. The result is exactly
+over the block ends, then its slot by a binary search in the prefix sums of its block's 16 values. The result is exactly
 ``searchsorted(cumsum(grid), v, right=True)``; when every probability is ``>= 2^-29`` (or 0) the grid is the float32
 probabilities themselves and this is bit for bit the plain float64 ``cumsum`` + ``searchsorted`` of the float32
 probabilities, the sampler's earlier inverse CDF.
@@ -81,18 +81,19 @@ class ExactCdf:
         if not self.blocked:
             return torch.searchsorted(self.cdf, values, right=True)
         block = torch.searchsorted(self.block_ends, values, right=True).clamp_max_(self.num_blocks - 1)
-        rows = self._rows(block)
-        inside = torch.le(rows, values.unsqueeze(1)).sum(1)
+        # v - (CDF before the block) is exact: both are multiples of ulp(v) and the difference is at most v
+        inside = torch.sub(values, torch.index_select(self.block_starts, 0, block)).unsqueeze_(1)
+        inside = torch.searchsorted(self._local_cdf(block), inside, right=True).squeeze_(1)
         return inside.add_(block, alpha=BLOCK)
 
     def at(self, slots: torch.Tensor) -> torch.Tensor:
         """The CDF at each slot (inclusive), float64. Shape: (N,) -> (N,)."""
         if not self.blocked:
             return self.cdf[slots]
-        rows = self._rows(torch.div(slots, BLOCK, rounding_mode="floor"))
-        return rows.gather(1, torch.remainder(slots, BLOCK).unsqueeze(1)).squeeze(1)
+        block = torch.div(slots, BLOCK, rounding_mode="floor")
+        local = self._local_cdf(block).gather(1, torch.remainder(slots, BLOCK).unsqueeze(1)).squeeze(1)
+        return local.add_(torch.index_select(self.block_starts, 0, block))
 
-    def _rows(self, block: torch.Tensor) -> torch.Tensor:
-        """The CDF over each given block's slots. Shape: (N,) -> (N, BLOCK)."""
-        rows = torch.index_select(self.grid.view(self.num_blocks, BLOCK), 0, block).cumsum_(1)
-        return rows.add_(torch.index_select(self.block_starts, 0, block).unsqueeze(1))
+    def _local_cdf(self, block: torch.Tensor) -> torch.Tensor:
+        """The prefix sums inside each given block (exact). Shape: (N,) -> (N, BLOCK)."""
+        return torch.index_select(self.grid.view(self.num_blocks, BLOCK), 0, block).cumsum_(1)

@@ -100,8 +100,6 @@ class AdaptiveSampler:
             additive = (cfg.additive_uniform_ratio / lay.bins_per_motion.double())[lay.bin_motion].float()
             self._additive = self._to_slots(additive)
             self._taps = kernels.exponential_taps(cfg.kernel_size, cfg.kernel_decay)
-            self._slot_start_frame = self._to_slots(lay.bin_start_frame)
-            self._slot_num_frames = self._to_slots(lay.bin_num_frames, fill=1)
             self._last_real_slot = num_slots - slots.pad - 1
             self._clip_last_slot = slots.slot_offsets[1:] - 1
             # work buffers of the rebuild: fresh multi-MB temporaries would cost page faults every rebuild
@@ -573,8 +571,10 @@ class AdaptiveSampler:
         tail = cdf.grid.numel() + 1 - self._slots.num_slots
         last_real = torch.full((tail,), self._last_real_slot, dtype=torch.int64, device=self.device)
         self._draw_motion = torch.cat((self._slots.slot_motion, self._slots.slot_motion[last_real]))
-        self._draw_start_frame = torch.cat((self._slot_start_frame, self._slot_start_frame[last_real]))
-        self._draw_num_frames = torch.cat((self._slot_num_frames, self._slot_num_frames[last_real]))
+        start_frame = self._to_slots(self.layout.bin_start_frame)
+        num_frames = self._to_slots(self.layout.bin_num_frames, fill=1)
+        self._draw_start_frame = torch.cat((start_frame, start_frame[last_real]))
+        self._draw_num_frames = torch.cat((num_frames, num_frames[last_real]))
 
     def _update_record_weight(self) -> None:
         """Set the weight of the next step's events, ``(1 - alpha)^-(clock + 1 - t0)`` (a no-op when it is 1)."""
