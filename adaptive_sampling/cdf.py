@@ -74,7 +74,10 @@ class ExactCdf:
             torch.cumsum(grid, 0, out=self.cdf)
 
     def search(self, values: torch.Tensor) -> torch.Tensor:
-        """``searchsorted(cdf, values, right=True)``: the first slot whose CDF exceeds each value (S if none).
+        """``searchsorted(cdf, values, right=True)``: the first slot whose CDF exceeds each value.
+
+        A value at or past the total (none exceeds it) gives an index ``>= S``: ``S`` with the full prefix sum, the end
+        of the padded table with blocks.
 
         Shape: (N,) -> (N,), int64.
         """
