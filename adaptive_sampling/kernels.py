@@ -226,21 +226,23 @@ def cap_motion_share(probs: torch.Tensor, bin_motion: torch.Tensor, num_motions:
 
     Shape: (B,) -> (B,).
     """
-    mass = torch.zeros(num_motions, dtype=probs.dtype, device=probs.device).index_add_(0, bin_motion, probs)
-    total = mass.sum()
+    # per-motion masses in float64 (M values), and the uncapped rest as a suffix sum rather than total - prefix: a
+    # motion with a small share gets the excess scaled by ~1/rest, so a cancellation there would show in its bins
+    mass = torch.zeros(num_motions, dtype=torch.float64, device=probs.device).index_add_(0, bin_motion, probs.double())
     sorted_mass, order = torch.sort(mass, descending=True)
-    k = torch.arange(num_motions, dtype=probs.dtype, device=probs.device)
-    rest = total - torch.cumsum(sorted_mass, 0) + sorted_mass  # mass of motions k.. (0-based, k uncapped first)
-    scale = (1.0 - k * max_share) / rest.clamp_min(torch.finfo(probs.dtype).tiny)
+    k = torch.arange(num_motions, dtype=torch.float64, device=probs.device)
+    rest = sorted_mass.flip(0).cumsum(0).flip(0)  # mass of motions k.. (0-based, k uncapped first)
+    tiny = torch.finfo(torch.float64).tiny
+    scale = (1.0 - k * max_share) / rest.clamp_min(tiny)
     valid = sorted_mass * scale <= max_share * (1 + 1e-6)
     # first valid k; if none is valid every motion is capped
     first = torch.where(valid.any(), valid.to(torch.int64).argmax(), torch.tensor(num_motions, device=probs.device))
     capped_sorted = k < first
     scale_k = scale[first.clamp_max(num_motions - 1)]
-    factor_sorted = torch.where(
-        capped_sorted, max_share / sorted_mass.clamp_min(torch.finfo(probs.dtype).tiny), scale_k
-    )
+    factor_sorted = torch.where(capped_sorted, max_share / sorted_mass.clamp_min(tiny), scale_k)
+    # a factor only meets zero-mass bins when it is huge: keep it finite in probs' dtype (0 * inf would be NaN)
     factor = torch.empty_like(factor_sorted).scatter_(0, order, factor_sorted)
+    factor = factor.clamp_max(torch.finfo(probs.dtype).max).to(probs.dtype)
     out = probs * factor[bin_motion]
     return out / out.sum().clamp_min(torch.finfo(probs.dtype).tiny)
 
