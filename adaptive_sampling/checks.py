@@ -166,7 +166,10 @@ def _any_bad_segment(
 ) -> bool:
     """Whether any value of a record() call is out of range (one host sync)."""
     bad = (motion_ids < 0) | (motion_ids >= layout.num_motions)
-    limit = layout.num_frames[motion_ids.clamp(0, layout.num_motions - 1).long()]
+    if layout.num_motions == 1:
+        limit = layout.num_frames  # broadcasts: no gather
+    else:
+        limit = torch.index_select(layout.num_frames, 0, motion_ids.clamp(0, layout.num_motions - 1).long())
     bad |= (start_frames < 0) | (end_frames < start_frames) | (end_frames >= limit)
     if failed.is_floating_point():
         bad |= ~((failed >= 0) & (failed <= 1))

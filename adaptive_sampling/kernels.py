@@ -204,14 +204,15 @@ def lookahead_smooth(
     if kernel_size == 1:
         torch.mul(values, taps[0], out=out)
     else:
-        values[slots.pad_slots] = values[slots.pad_source]
+        # index_copy_ / index_fill_: several times faster than advanced-index assignment on the CPU
+        values.index_copy_(0, slots.pad_slots, torch.index_select(values, 0, slots.pad_source))
         length = values.numel() - kernel_size + 1
         head = out[:length]
         torch.mul(values[:length], taps[0], out=head)
         for u in range(1, kernel_size):
             head.add_(values[u : u + length], alpha=taps[u])
         out[length:] = 0.0  # the last clip's spare slots
-    out[slots.pad_slots] = 0.0
+    out.index_fill_(0, slots.pad_slots, 0.0)
     return out
 
 

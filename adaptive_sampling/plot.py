@@ -214,8 +214,8 @@ def motion_mass_figure(sampler: AdaptiveSampler, *, title: str | None = None) ->
     ax.invert_yaxis()
     ax.set_xlabel("probability mass per motion")
     ax.set_xlim(0.0, max(float(mass.max()), float(prior.max())) * 1.1)
-    ax.legend(loc="lower right", fontsize=7)
-    ax.set_title(title or "sampling mass per motion")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    ax.set_title(f"sampling mass per motion\n{title}" if title else "sampling mass per motion", fontsize=9)
     return fig
 
 

@@ -15,6 +15,7 @@ import torch
 
 from . import checks, distributed, kernels
 from . import state as state_format
+from .cdf import ExactCdf
 from .config import AdaptiveSamplerCfg, FrozenAdaptiveSamplerCfg
 from .layout import MotionLayout
 from .state import STATE_VERSION, LoadReport
@@ -23,6 +24,12 @@ __all__ = ["STATE_VERSION", "AdaptiveSampler", "LoadReport"]
 
 # Renormalise the lazily decayed accumulators before their weights (1 - alpha)^-n pass this bound.
 _MAX_LAZY_WEIGHT = 2.0**20
+# With statistic="count" the visits feed only coverage and tables: a rebuild leaves them pending (a serial prefix
+# sum less), but merges them at least every this many rebuilds, so the float64 residue of cancelled difference
+# entries stays far below the 0.5 that marks a bin visited.
+_MAX_DEFERRED_VISIT_MERGES = 64
+# Libraries of at most this many frames in all map frames to slots through one table lookup.
+_FRAME_TABLE_MAX_FRAMES = 1 << 16
 
 
 class AdaptiveSampler:
@@ -93,8 +100,6 @@ class AdaptiveSampler:
             additive = (cfg.additive_uniform_ratio / lay.bins_per_motion.double())[lay.bin_motion].float()
             self._additive = self._to_slots(additive)
             self._taps = kernels.exponential_taps(cfg.kernel_size, cfg.kernel_decay)
-            self._slot_start_frame = self._to_slots(lay.bin_start_frame)
-            self._slot_num_frames = self._to_slots(lay.bin_num_frames, fill=1)
             self._last_real_slot = num_slots - slots.pad - 1
             self._clip_last_slot = slots.slot_offsets[1:] - 1
             # work buffers of the rebuild: fresh multi-MB temporaries would cost page faults every rebuild
@@ -112,7 +117,22 @@ class AdaptiveSampler:
             self._pending_totals = self._pending[2 * num_slots :]
             self._visited = torch.zeros(num_slots, dtype=torch.bool, device=dev)
             self._probs = torch.zeros(num_slots, dtype=torch.float32, device=dev)
-            self._cdf = torch.zeros(num_slots, dtype=torch.float64, device=dev)
+            # the lazy weight of the events recorded next, on the device: a captured record() reads it, not a
+            # constant baked into the graph
+            self._record_weight = torch.ones((), dtype=torch.float64, device=dev)
+            self._use_cdf(ExactCdf(num_slots, dev))
+            # visits are needed by the rate statistic at every rebuild; "count" reads them only for coverage/tables
+            self._defer_visits = cfg.statistic == "count"
+            self._deferred_merges = 0
+            # small libraries: local frame -> slot by one lookup in a table over all frames (same map as
+            # local_bins_of); a single motion needs no frame offset either
+            self._frame_slot: torch.Tensor | None = None
+            if int(lay.frame_offsets[-1]) <= _FRAME_TABLE_MAX_FRAMES:
+                frame_motion = torch.repeat_interleave(torch.arange(num_motions, device=dev), lay.num_frames.to(dev))
+                local = torch.arange(frame_motion.numel(), device=dev) - lay.frame_offsets[frame_motion]
+                self._frame_slot = slots.slot_offsets[frame_motion] + lay.local_bins_of(frame_motion, local)
+            self._single_motion = num_motions == 1
+            self._record_cache: dict[int, tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]] = {}
             self._generator = torch.Generator(device=dev)
         seed = cfg.seed if cfg.seed is not None else int(torch.randint(0, 2**62, (1,)))
         self._generator.manual_seed(seed)
@@ -120,6 +140,7 @@ class AdaptiveSampler:
         self._t0 = 0  # step at which the lazy accumulators were last folded
         self._steps_since_rebuild = 0
         self.training = True
+        self._update_record_weight()
         self.rebuild()
 
     # ------------------------------------------------------------------ public API
@@ -196,17 +217,49 @@ class AdaptiveSampler:
             # values give wrong statistics, never a half-applied record)
             motion_ids = motion_ids.clamp(0, lay.num_motions - 1)
             frames = torch.minimum(frames.clamp_min(0), lay.num_frames[motion_ids] - 1)
-        start_slots, end_slots = self._slots.slot_offsets[motion_ids] + lay.local_bins_of(motion_ids, frames)
-        weight = self._lazy_weight(self._clock + 1)
+        slots = self._slots_of(motion_ids, frames)
+        start_slots, end_slots = slots
+        weight = self._record_weight
         fail = failed.to(torch.float64) * weight
-        last = end_slots if self.cfg.attribution == "failure" else start_slots
-        self._pending_failures.index_add_(0, last, fail)
-        # visits: +w on the first bin of the segment, -w after its last (a difference array; the slot after a
-        # clip's last bin is its own spare slot, so clips stay separate)
-        ones = torch.full((num,), weight, dtype=torch.float64, device=self.device)
-        self._pending_visit_diff.index_add_(0, torch.cat((start_slots, last + 1)), torch.cat((ones, -ones)))
-        self._pending_totals[0].add_(num * weight)
-        self._pending_totals[1].add_(fail.sum())
+        if self.cfg.attribution == "failure":
+            last = end_slots
+        else:
+            last = start_slots
+            slots = torch.stack((start_slots, last))
+        # One index_add_ into the flat pending buffer (failures | visit differences | totals): the failure at the
+        # last bin; visits as a difference array, +w on the segment's first bin and -w after its last (the slot
+        # after a clip's last bin is its own spare slot, so clips stay separate); the totals [segments, failures].
+        index_tail, signs = self._record_constants(num)
+        index = torch.cat((last, (slots + index_tail[0]).view(-1), index_tail[1]))
+        signed = signs * weight
+        self._pending.index_add_(0, index, torch.cat((fail, signed, signed[:num], fail)))
+
+    def _record_constants(self, num: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Index offsets and signs of :meth:`record`'s index_add_ for ``num`` segments (cached per ``num``).
+
+        Returns ``(index_tail, signs)``: ``index_tail[0]`` (2, 1) offsets of the visit entries, ``index_tail[1]``
+        the totals' entries (2 E,); ``signs`` +1 for the E first visit entries, -1 for the E closing ones (2 E,).
+        """
+        cached = self._record_cache.get(num)
+        if cached is None:
+            num_slots = self._slots.num_slots
+            dev = self.device
+            offsets = torch.tensor([[num_slots], [num_slots + 1]], dtype=torch.int64, device=dev)
+            totals = torch.arange(2 * num_slots, 2 * num_slots + 2, device=dev).repeat_interleave(num)
+            signs = torch.ones(2 * num, dtype=torch.float64, device=dev)
+            signs[num:] = -1.0
+            if len(self._record_cache) >= 16:  # a bounded cache: callers with ever-changing E pay a rebuild
+                self._record_cache.clear()
+            cached = self._record_cache[num] = ((offsets, totals), signs)
+        return cached
+
+    def _slots_of(self, motion_ids: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """The slot of each (motion, local frame); inputs are assumed valid. Shape: (k, E) -> (k, E)."""
+        if self._frame_slot is None:
+            return self._slots.slot_offsets[motion_ids] + self.layout.local_bins_of(motion_ids, frames)
+        if not self._single_motion:
+            frames = frames + torch.index_select(self.layout.frame_offsets, 0, motion_ids)
+        return torch.index_select(self._frame_slot, 0, frames.reshape(-1)).view(frames.shape)
 
     def sample(
         self, num: int | None = None, *, motion_ids: torch.Tensor | None = None
@@ -247,19 +300,20 @@ class AdaptiveSampler:
 
         cdf = self._cdf
         if motion_ids is None:
-            slots = torch.searchsorted(cdf, u.mul_(cdf[-1]), right=True).clamp_max_(self._last_real_slot)
+            slots = cdf.search(u.mul_(self._cdf_total))
         else:
             first = self._slots.slot_offsets[motion_ids]
             last = first + lay.bins_per_motion[motion_ids] - 1
-            low = torch.where(first > 0, cdf[(first - 1).clamp_min(0)], torch.zeros_like(u))
-            high = cdf[last]
-            slots = kernels.draw_bins(cdf, low, high, u)
+            low = torch.where(first > 0, cdf.at((first - 1).clamp_min(0)), torch.zeros_like(u))
+            high = cdf.at(last)
+            # inverse CDF restricted to the motion's slots: u = low + U * (high - low)
+            slots = cdf.search(low + u * (high - low))
             slots = torch.minimum(torch.maximum(slots, first), last)
         # index_select: several times faster than t[idx] on the CPU for large tables
-        width = torch.index_select(self._slot_num_frames, 0, slots)
+        width = torch.index_select(self._draw_num_frames, 0, slots)
         offset = torch.minimum((r * width).long(), width - 1)
-        motion = torch.index_select(self._slots.slot_motion, 0, slots)
-        frames = torch.index_select(self._slot_start_frame, 0, slots).add_(offset)
+        motion = torch.index_select(self._draw_motion, 0, slots)
+        frames = torch.index_select(self._draw_start_frame, 0, slots).add_(offset)
         if motion_ids is not None:
             # a motion without probability mass: start from its prior (uniform in time), decided on the device
             num_frames = lay.num_frames[motion_ids]
@@ -281,6 +335,7 @@ class AdaptiveSampler:
             self.rebuild()
         if self._lazy_weight(self._clock + 1) > _MAX_LAZY_WEIGHT:
             self._renormalise()
+        self._update_record_weight()
 
     def rebuild(self) -> None:
         """Merge what was recorded (after :meth:`sync` across ranks) and rebuild the distribution now. O(bins).
@@ -288,7 +343,7 @@ class AdaptiveSampler:
         In a multi-process run this is a collective: call it on every rank.
         """
         self.sync()
-        self._merge()
+        self._merge(visits=not self._defer_visits or self._deferred_merges >= _MAX_DEFERRED_VISIT_MERGES)
         self._update_distribution()
         self._steps_since_rebuild = 0
 
@@ -316,7 +371,8 @@ class AdaptiveSampler:
         When they update: the distribution metrics describe ``p`` as of the last rebuild (every
         ``cfg.rebuild_every`` steps, or :meth:`rebuild`); ``coverage`` counts visits merged by then (a rebuild, a
         :meth:`sync` or an internal renormalisation), so it reads 0 after the first ``record`` + ``step`` until the
-        first rebuild; ``mean_failure_rate`` includes every segment recorded so far.
+        first rebuild, except with ``statistic="count"``, whose rebuilds leave visits pending and which counts this
+        rank's pending visits too; ``mean_failure_rate`` includes every segment recorded so far.
         """
         p = self.probabilities.double()
         prior = self.prior.double()
@@ -334,7 +390,7 @@ class AdaptiveSampler:
                 (p / prior.clamp_min(1e-300)).max(),
                 (p > 10.0 / num_bins).double().mean(),
                 self.layout.segment_sum(p).max(),
-                self._visited.double().sum() / num_bins,
+                self._visited_now()[self._slots.slot_of_bin].double().sum() / num_bins,
                 totals[1] / totals[0].clamp_min(1e-300),
             )
         ).tolist()
@@ -360,11 +416,13 @@ class AdaptiveSampler:
         """Per-(motion, bin) tables for plots, NaN-padded to (M, max_bins), as of the last rebuild.
 
         Keys: ``probability``, ``prior``, ``failure_rate`` (smoothed rate with prior), ``failures`` and ``visits``
-        (decayed sums), and ``motion_mass`` (probability per motion, shape (M,)).
+        (decayed sums; with ``statistic="count"`` the visits include those still pending), and ``motion_mass``
+        (probability per motion, shape (M,)).
         """
         real = self._slots.slot_of_bin
         decay = self._decay()
-        failures, visits = self._failures[real] * decay, self._visits[real] * decay
+        visits = self._visits + self._pending_visits() if self._defer_visits else self._visits
+        failures, visits = self._failures[real] * decay, visits[real] * decay
         rate = kernels.failure_rate(failures, visits, self.cfg.rate_prior, self.cfg.rate_prior_visits)
         probs = self.probabilities
         pad = self.layout.to_padded
@@ -386,6 +444,12 @@ class AdaptiveSampler:
         versions are described in :mod:`adaptive_sampling.state`.
         """
         real, diff = self._slots.slot_of_bin, self._slots.diff_slots
+        visits, visited, visit_diff = self._visits, self._visited, self._pending_visit_diff
+        if self._defer_visits and not distributed.is_active():
+            # saved as if merged, so the state does not depend on when the deferred visits were last merged (with
+            # several ranks they stay pending: the next sync sums them over the ranks)
+            pending = self._pending_visits()
+            visits, visited, visit_diff = visits + pending, visited | (pending > 0.5), torch.zeros_like(visit_diff)
         return {
             "version": STATE_VERSION,
             "config": self.cfg.to_dict(),
@@ -395,12 +459,12 @@ class AdaptiveSampler:
             "steps_since_rebuild": self._steps_since_rebuild,
             "training": self.training,
             "failures": self._failures[real].cpu(),
-            "visits": self._visits[real].cpu(),
+            "visits": visits[real].cpu(),
             "pending_failures": self._pending_failures[real].cpu(),
-            "pending_visit_diff": self._pending_visit_diff[diff].cpu(),
+            "pending_visit_diff": visit_diff[diff].cpu(),
             "totals": self._totals.clone().cpu(),
             "pending_totals": self._pending_totals.clone().cpu(),
-            "visited": self._visited[real].cpu(),
+            "visited": visited[real].cpu(),
             "probabilities": self._probs[real].cpu(),
             "generator_state": self._generator.get_state(),
         }
@@ -469,9 +533,10 @@ class AdaptiveSampler:
         self._steps_since_rebuild = saved["steps_since_rebuild"]
         self.training = saved["training"]
         self._generator.set_state(gen.get_state())
+        self._update_record_weight()
         if new_probs is not None:
             self._probs.copy_(self._to_slots(new_probs.float()))
-            torch.cumsum(self._probs, 0, dtype=torch.float64, out=self._cdf)
+            self._cdf.build(self._probs)
         else:
             self._update_distribution()
         return report
@@ -497,27 +562,66 @@ class AdaptiveSampler:
         alpha = self.cfg.ema_alpha
         return 1.0 if alpha == 0.0 else (1.0 - alpha) ** -(step - self._t0)
 
+    def _use_cdf(self, cdf: ExactCdf) -> None:
+        """Draw through ``cdf`` (built at the next rebuild), with the per-slot tables of a draw sized for it."""
+        self._cdf = cdf
+        self._cdf_total = cdf.total  # a view, made once
+        # per-slot tables of a draw, extended past the last slot with the last real slot's entries: a search that
+        # ends past the table (a value at the total) needs no clamp
+        tail = cdf.grid.numel() + 1 - self._slots.num_slots
+        last_real = torch.full((tail,), self._last_real_slot, dtype=torch.int64, device=self.device)
+        self._draw_motion = torch.cat((self._slots.slot_motion, self._slots.slot_motion[last_real]))
+        start_frame = self._to_slots(self.layout.bin_start_frame)
+        num_frames = self._to_slots(self.layout.bin_num_frames, fill=1)
+        self._draw_start_frame = torch.cat((start_frame, start_frame[last_real]))
+        self._draw_num_frames = torch.cat((num_frames, num_frames[last_real]))
+
+    def _update_record_weight(self) -> None:
+        """Set the weight of the next step's events, ``(1 - alpha)^-(clock + 1 - t0)`` (a no-op when it is 1)."""
+        if self.cfg.ema_alpha > 0.0:
+            self._record_weight.fill_(self._lazy_weight(self._clock + 1))
+
     def _to_slots(self, values: torch.Tensor, index: torch.Tensor | None = None, fill: float = 0) -> torch.Tensor:
         """Scatter per-bin values (or per-clip difference entries with ``index=diff_slots``) into slot space."""
         index = self._slots.slot_of_bin if index is None else index
         out = torch.full((self._slots.num_slots,), fill, dtype=values.dtype, device=values.device)
         return out.index_copy_(0, index, values)
 
-    def _merge(self) -> None:
-        """Add what was recorded since the last merge to the statistics. O(bins)."""
+    def _merge(self, visits: bool = True) -> None:
+        """Add what was recorded since the last merge to the statistics. O(bins).
+
+        Args:
+            visits: Also merge the visits; without, they stay pending (a difference array; see ``_defer_visits``).
+        """
+        if visits:
+            pending_visits = self._pending_visits(out=self._work64[0], work=self._work64[1])
+            self._visited.logical_or_(torch.gt(pending_visits, 0.5, out=self._work_bool))  # a visit weighs >= 1
+            self._visits.add_(pending_visits)
+            self._deferred_merges = 0
+        self._failures.add_(self._pending_failures)
+        self._totals.add_(self._pending_totals)
+        if visits:
+            self._pending.zero_()
+        else:
+            self._pending_failures.zero_()
+            self._pending_totals.zero_()
+            self._deferred_merges += 1
+
+    def _pending_visits(self, out: torch.Tensor | None = None, work: torch.Tensor | None = None) -> torch.Tensor:
+        """The visits recorded since the last merge, per slot (float64), from their difference array. O(bins)."""
         # Visits are the running sum of the difference array inside each clip. Entries of different lazy weights
         # do not cancel exactly, so the sum restarts from the previous clip's end (no residue carries into other
         # clips) and is clamped at 0 (no residue below 0 after a segment's end).
-        running = torch.cumsum(self._pending_visit_diff, 0, out=self._work64[0])
+        running = torch.cumsum(self._pending_visit_diff, 0, out=out)
         clip_end = running[self._clip_last_slot]
         base = torch.cat((clip_end.new_zeros(1), clip_end[:-1]))
-        pending_visits = running.sub_(torch.index_select(base, 0, self._slots.slot_motion, out=self._work64[1]))
-        pending_visits.clamp_min_(0.0)
-        self._visited.logical_or_(torch.gt(pending_visits, 0.5, out=self._work_bool))  # a pending visit weighs >= 1
-        self._failures.add_(self._pending_failures)
-        self._visits.add_(pending_visits)
-        self._totals.add_(self._pending_totals)
-        self._pending.zero_()
+        return running.sub_(torch.index_select(base, 0, self._slots.slot_motion, out=work)).clamp_min_(0.0)
+
+    def _visited_now(self) -> torch.Tensor:
+        """Which slots were ever visited: merged visits, and with deferred visits the pending ones too. Shape: (S,)."""
+        if not self._defer_visits:
+            return self._visited
+        return self._visited | (self._pending_visits() > 0.5)
 
     def _renormalise(self) -> None:
         """Apply the decay since step ``t0`` to the accumulators, so lazy weights restart at 1. O(bins)."""
@@ -548,7 +652,7 @@ class AdaptiveSampler:
             out=self._probs,
             work=self._work32,
         )
-        torch.cumsum(self._probs, 0, dtype=torch.float64, out=self._cdf)
+        self._cdf.build(self._probs)
 
     def _motion_prior_weights(self, motion_weights: Sequence[float] | torch.Tensor | None) -> torch.Tensor:
         lay = self.layout

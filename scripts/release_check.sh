@@ -2,7 +2,7 @@
 # The release check (CI runs it after scripts/test.sh): what a user would `pip install` is built, inspected and
 # tested as installed, never the source tree.
 #   1. build the sdist and the wheel (python -m build, isolated) and check their metadata (twine check --strict);
-#   2. the wheel holds the four packages and their data only: no tests, benchmarks, caches or local paths, the
+#   2. the wheel holds the five packages and their data only: no tests, benchmarks, caches or local paths, the
 #      version of adaptive_sampling/__init__.py, and it stays under WHEEL_MAX_KB (its size is printed);
 #   3. core: a clean venv with torch==2.13.0, then the bare wheel (imports, CLI), then its `test` extra; the core tests
 #      and tests/release run from a copy outside the repository against the installed package (asserted);
@@ -33,7 +33,8 @@ cleanup() {
 trap cleanup EXIT
 log() { printf '[release %4ss] %s\n' "$((SECONDS - START))" "$*"; }
 CONSTRAINTS="$WORK/constraints.txt"
-echo "torch==2.13.0" >"$CONSTRAINTS"
+# torchvision: rsl-rl-lib 5.4.2 (mjlab) requires one, and the newest would pull a newer torch
+printf "torch==2.13.0\ntorchvision==0.28.0\n" >"$CONSTRAINTS"
 # pip's exit status is kept; only the noise about this machine's local package index is filtered out
 pip_in() {
     local venv=$1; shift
@@ -63,7 +64,8 @@ wheel, sdist, repo, max_kb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv
 init = pathlib.Path(repo, "adaptive_sampling", "__init__.py").read_text()
 version = next(n.value.value for n in ast.parse(init).body
                if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "__version__")
-packages = ("adaptive_sampling/", "adaptive_sampling_rsl_rl/", "adaptive_sampling_isaaclab/", "adaptive_sampling_motions/")
+packages = ("adaptive_sampling/", "adaptive_sampling_rsl_rl/", "adaptive_sampling_isaaclab/", "adaptive_sampling_motions/",
+            "adaptive_sampling_mjlab/")
 dist_info = f"adaptive_sampling_rl-{version}.dist-info/"
 banned = ("__pycache__", ".pyc", "tests/", "test_", "benchmarks/", ".egg-info", ".pytest_cache", ".hypothesis",
           ".venv", "logs/", ".ipynb", ".DS_Store")
@@ -87,7 +89,7 @@ expect = {"Name": "adaptive-sampling-rl", "Version": version, "License-Expressio
           "Description-Content-Type": "text/markdown"}
 problems += [f"METADATA {k} is {meta[k]!r}, expected {v!r}" for k, v in expect.items() if meta[k] != v]
 extras = set(meta.get_all("Provides-Extra"))
-if not {"test", "rsl-rl", "plot", "motions", "bench", "dev"} <= extras:
+if not {"test", "rsl-rl", "plot", "motions", "onnx", "mjlab", "bench", "dev"} <= extras:
     problems.append(f"METADATA extras are {sorted(extras)}")
 if "adaptive-sampling = adaptive_sampling.cli:main" not in entry_points:
     problems.append("the adaptive-sampling console script is missing")
@@ -189,6 +191,13 @@ check_motions() {
         adaptive_sampling_motions.kinematics adaptive_sampling_motions.validation adaptive_sampling_motions.cli
     "$WORK/x-motions/bin/adaptive-sampling" motions --help >/dev/null
 }
+check_onnx() {
+    check_extra onnx onnx onnxruntime onnxscript numpy adaptive_sampling_rsl_rl.onnx_policy adaptive_sampling_rsl_rl.export
+}
+check_mjlab() {   # mjlab pins mujoco/warp/rsl-rl versions of its own: the integration from the wheel in its own venv
+    check_extra mjlab mjlab mujoco_warp rsl_rl adaptive_sampling_mjlab adaptive_sampling_mjlab.command \
+        adaptive_sampling_mjlab.tasks adaptive_sampling_mjlab.runner
+}
 check_bench() { check_extra bench numpy scipy matplotlib rsl_rl tensorboard adaptive_sampling_rsl_rl; }
 check_isaaclab() {
     new_venv isaaclab
@@ -204,8 +213,8 @@ files = resolve_motion_files(str(demo_motions_dir()))
 assert len(files) == 4, files
 print('[release]   demo motions shipped in the wheel:', len(files))"
 }
-checks=(rsl_rl plot motions bench isaaclab)
-[ "${SKIP_ISAACLAB:-0}" = "1" ] && { checks=("${checks[@]:0:4}"); log "Isaac Lab: skipped (SKIP_ISAACLAB=1)"; }
+checks=(rsl_rl plot motions onnx bench mjlab isaaclab)
+[ "${SKIP_ISAACLAB:-0}" = "1" ] && { checks=("${checks[@]:0:6}"); log "Isaac Lab: skipped (SKIP_ISAACLAB=1)"; }
 declare -A pids
 for c in "${checks[@]}"; do (set -e; "check_$c") >"$WORK/check_$c.log" 2>&1 & pids[$c]=$!; done
 failed=()

@@ -11,6 +11,7 @@ Examples::
     OMP_NUM_THREADS=1 python integrations/isaaclab/train.py --max_iterations 50
     python integrations/isaaclab/train.py --motions data/lafan1/*.npz --num_envs 4096 --device cuda:0
     python integrations/isaaclab/train.py --resume --max_iterations 100     # latest run, latest checkpoint
+    torchrun --nproc_per_node 2 integrations/isaaclab/train.py --distributed --num_envs 8   # 2 ranks (gloo on CPU)
 """
 
 from __future__ import annotations
@@ -53,7 +54,57 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--image_interval", type=int, default=None,
                         help="log the sampler heatmap and per-motion mass as images every N iterations (0: never; "
                              "default: the agent cfg's sampler_image_interval, else about 30 per run)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="one process per rank under torchrun (as Isaac Lab's train.py): each rank simulates its "
+                             "own envs with seed + rank, PPO averages gradients, the runner syncs the sampler every "
+                             "iteration; rank 0 logs and checkpoints. CPU ranks use gloo, cuda ranks cuda:LOCAL_RANK")
     return parser
+
+
+def setup_distributed(args: argparse.Namespace) -> tuple[int, int]:
+    """Join the torchrun process group; offset the seed and pick the device by rank. Returns ``(rank, world)``."""
+    import torch
+    import torch.distributed as dist
+
+    if "WORLD_SIZE" not in os.environ:
+        raise SystemExit("--distributed runs under torchrun: torchrun --nproc_per_node N train.py --distributed ...")
+    rank, local, world = (int(os.environ[k]) for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE"))
+    cuda = args.device.startswith("cuda")
+    if cuda:
+        args.device = f"cuda:{local}"
+        torch.cuda.set_device(local)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world)
+    args.seed += rank
+    return rank, world
+
+
+def agree_on(value: str) -> str:
+    """Rank 0's ``value`` on every rank (a no-op without a process group)."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def check_sampler_agrees(sampler) -> bool:
+    """Whether every rank holds the same sampler statistics and distribution (True without a process group)."""
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return True
+    state = sampler.state_dict()
+    keys = ("failures", "visits", "pending_failures", "pending_visit_diff", "totals", "pending_totals", "probabilities")
+    mine = torch.cat([state[k].double().flatten() for k in keys] + [torch.tensor([float(state["clock"])])])
+    mine = mine.nan_to_num(-1.0).to(sampler.device)
+    low, high = mine.clone(), mine.clone()
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    return bool(torch.equal(low, high))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,14 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.max_iterations is not None and args.max_iterations < 1:
         raise SystemExit(f"--max_iterations must be >= 1, got {args.max_iterations}")
     start = time.time()
+    rank, world = setup_distributed(args) if args.distributed else (0, 1)
     env, agent_cfg = make_env(args)
     sampler = sampler_of(env)
     log_root = os.path.abspath(os.path.join(args.log_root, agent_cfg.experiment_name))
     resume_path = find_checkpoint(log_root, args.load_run, args.checkpoint) if args.resume else None
     run_name = datetime.now().strftime("%Y-%m-%d_%H-%M-%S") + (f"_{args.run_name}" if args.run_name else "")
-    log_dir = os.path.join(log_root, run_name)
+    log_dir = os.path.join(log_root, agree_on(run_name))
+    ranks = f" rank={rank}/{world} seed={args.seed}" if world > 1 else ""
     print(f"[train] task={args.task} envs={env.num_envs} device={args.device} motions={sampler.num_motions} "
-          f"bins={sampler.num_bins} log_dir={log_dir}")
+          f"bins={sampler.num_bins} log_dir={log_dir}{ranks}")
     print(f"[train] motions: {', '.join(sampler.layout.motion_names)}")
     if args.image_interval is not None:
         if args.image_interval < 0:
@@ -86,8 +139,19 @@ def main(argv: list[str] | None = None) -> int:
     print_sampler(sampler, "sampler at start")
     runner.learn(num_learning_iterations=agent_cfg.max_iterations, init_at_random_ep_len=True)
     metrics = print_sampler(sampler, "sampler at end")
-    heatmap = write_heatmap(sampler, args.heatmap or os.path.join(log_dir, "sampler_heatmap.png"), env.num_envs)
-    print(f"[train] heatmap: {heatmap}")
+    if world > 1:
+        same = check_sampler_agrees(sampler)
+        print(f"[train] rank {rank}: sampler statistics and distribution "
+              f"{'identical on all' if same else 'DIFFER between the'} {world} ranks")
+    if rank != 0:  # rank 0 logs, checkpoints and draws
+        env.close()
+        return 0
+    try:
+        heatmap = write_heatmap(sampler, args.heatmap or os.path.join(log_dir, "sampler_heatmap.png"),
+                                env.num_envs, world)
+        print(f"[train] heatmap: {heatmap}")
+    except ImportError as err:  # the checkpoints are what matters; a missing plot extra must not fail the run
+        print(f"[train] no heatmap: {err}")
     checkpoint = latest_checkpoint_in(log_dir)
     print(f"[train] checkpoint: {checkpoint} (sampler state {'included' if adaptive else 'NOT included'})")
     if getattr(runner, "onnx_path", None):

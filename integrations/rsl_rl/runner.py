@@ -186,6 +186,36 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
         self._auto_interval = default_image_interval(num_learning_iterations)
         return super().learn(num_learning_iterations, *args, **kwargs)
 
+    def _configure_multi_gpu(self) -> None:
+        """rsl-rl's multi-process set-up (``WORLD_SIZE`` > 1, e.g. under ``torchrun``), extended to CPU ranks.
+
+        rsl-rl only knows CUDA with NCCL; here a CPU learner uses gloo, and a process group the caller already
+        initialised (``train.py --distributed`` does, to agree on the run folder) is used as it is. Sets the same
+        attributes rsl-rl-lib 3.x-5.x read (``gpu_*_rank``, ``gpu_world_size``, ``is_distributed`` and the
+        ``multi_gpu`` config).
+        """
+        import torch.distributed as dist
+
+        world = int(os.getenv("WORLD_SIZE", "1"))
+        if world <= 1:
+            super()._configure_multi_gpu()
+            return
+        local, rank = int(os.getenv("LOCAL_RANK", "0")), int(os.getenv("RANK", "0"))
+        if not (0 <= local < world and 0 <= rank < world):
+            raise ValueError(f"RANK={rank} and LOCAL_RANK={local} must be in [0, WORLD_SIZE={world})")
+        cuda = str(self.device).startswith("cuda")
+        if cuda and str(self.device) != f"cuda:{local}":
+            raise ValueError(f"device {self.device!r} does not match LOCAL_RANK {local}: use 'cuda:{local}'")
+        self.gpu_world_size, self.gpu_local_rank, self.gpu_global_rank = world, local, rank
+        self.is_distributed = True
+        multi_gpu = {"global_rank": rank, "local_rank": local, "world_size": world}
+        self.multi_gpu_cfg = multi_gpu  # rsl-rl-lib 3.x
+        self.cfg["multi_gpu"] = multi_gpu  # rsl-rl-lib >= 4
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world)
+        if cuda:
+            torch.cuda.set_device(local)
+
     def _is_main_rank(self) -> bool:
         return int(getattr(self, "gpu_global_rank", 0)) == 0
 
@@ -377,7 +407,22 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
             raise
         if remap and state is not None and self.sampler_load_report is not None:
             print(f"[adaptive-sampling] sampler state remapped from {path}: {self.sampler_load_report}")
+        if state is not None:
+            self._decorrelate_ranks()
         return infos
+
+    def _decorrelate_ranks(self) -> None:
+        """After a resume on several ranks, give ranks > 0 their own generator stream.
+
+        Every rank loads the generator state rank 0 saved; left alone, all ranks would draw the same starts. Rank 0
+        continues exactly as saved; rank r reseeds from the saved seed, r and the clock.
+        """
+        rank = int(getattr(self, "gpu_global_rank", 0))
+        generator = getattr(self.sampler, "generator", None)
+        if not getattr(self, "is_distributed", False) or rank == 0 or not isinstance(generator, torch.Generator):
+            return
+        clock = int(getattr(self.sampler, "clock", 0))
+        generator.manual_seed((generator.initial_seed() + 1_000_003 * rank + clock) % 2**63)
 
     def _check_sampler_state(self, state: dict, path: str, remap: bool) -> None:
         """Load ``state`` into a copy of the sampler (raises what the real load would raise, changes nothing)."""

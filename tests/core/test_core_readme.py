@@ -12,6 +12,8 @@ README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 SKIPPED = {
     "rsl-rl": "needs an rsl-rl environment and PPO configuration (env, train_cfg, log_dir, a checkpoint path); "
     "the runner's own tests in tests/rsl_rl run this wiring",
+    "From training to a robot": "needs a policy.onnx exported from a trained checkpoint; "
+    "tests/rsl_rl/test_rsl_rl_export.py runs this reader on a real export",
 }
 
 
@@ -19,6 +21,8 @@ def python_blocks() -> list[tuple[str, int, str]]:
     """(section heading, line number, code) of every ```python block."""
     blocks = []
     heading = ""
+    if not README.is_file():  # a copy of tests/ without the repository (the release check's wheel run)
+        return blocks
     lines = README.read_text(encoding="utf-8").splitlines()
     i = 0
     while i < len(lines):
@@ -34,6 +38,7 @@ def python_blocks() -> list[tuple[str, int, str]]:
 
 
 BLOCKS = python_blocks()
+pytestmark = pytest.mark.skipif(not README.is_file(), reason="needs the repository's README.md")
 
 
 @pytest.mark.parametrize(("heading", "line", "code"), BLOCKS, ids=[f"{h}:{n}" for h, n, _ in BLOCKS])

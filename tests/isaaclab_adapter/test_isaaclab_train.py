@@ -179,3 +179,40 @@ def test_play_warns_when_motion_files_changed(trained, tmp_path):
               str(workdir / "logs"), cwd=workdir)
     warnings = [line for line in out.splitlines() if "WARNING: motion library differs" in line]
     assert len(warnings) == 1 and f"{changed.stem}: " in warnings[0], out[-3000:]
+
+
+@pytest.mark.distributed
+def test_distributed_two_gloo_ranks_train_and_resume(tmp_path):
+    """train.py --distributed under torchrun with 2 CPU ranks (gloo): after the iteration both ranks hold identical
+    sampler statistics and distributions, rank 0 alone writes the run folder and checkpoint, and --resume restores
+    that checkpoint on both ranks."""
+    import socket
+
+    def torchrun(*args):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = dict(os.environ, OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo")
+        command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                   "127.0.0.1", "--master_port", str(port), str(TRAIN), "--distributed", "--num_envs", "2",
+                   "--max_iterations", "1", "--seed", "3", "--log_root", str(tmp_path / "logs"), *args]
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200,
+                                check=False)
+        out = result.stdout + result.stderr
+        assert result.returncode == 0, out[-6000:]
+        return out
+
+    out = torchrun()
+    for rank in (0, 1):
+        assert f"rank {rank}: sampler statistics and distribution identical on all 2 ranks" in out, out[-4000:]
+    assert "seed=3" in out and "seed=4" in out  # rank-offset seeds
+    runs = list((tmp_path / "logs" / "g1_multi_motion_tracking").iterdir())
+    assert len(runs) == 1, runs
+    assert sorted(p.name for p in runs[0].glob("model_*.pt")) == ["model_0.pt"]
+    state = find_sampler_state(torch.load(runs[0] / "model_0.pt", map_location="cpu", weights_only=False))
+    assert state["clock"] == 24
+
+    out = torchrun("--resume")
+    assert out.count("[train] restored sampler clock=24") == 2, out[-4000:]
+    for rank in (0, 1):
+        assert f"rank {rank}: sampler statistics and distribution identical on all 2 ranks" in out

@@ -199,3 +199,23 @@ def test_unverifiable_temp_files_go_only_when_old(tmp_path):
     removed = {os.path.basename(p) for p in remove_stale_temp_files(str(tmp_path))}
     assert removed == {names["other_host_old"], names["legacy_old"]}
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(set(names.values()) - removed)
+
+
+def test_resume_on_other_ranks_draws_its_own_starts(tmp_path):
+    """Loading on rank 0 continues the saved generator exactly; on rank 1 of a distributed run the sampler gets its
+    own stream (else every rank would draw the same starts after a resume)."""
+    runner = AdaptiveSamplingRunner(make_env(sampler_seed=0), small_train_cfg(), log_dir=str(tmp_path / "a"))
+    runner.learn(1)
+    path = tmp_path / "ckpt.pt"
+    runner.save(str(path))
+    draws = {}
+    for rank in (0, 1):
+        env = make_env(sampler_seed=9)
+        other = AdaptiveSamplingRunner(env, small_train_cfg(), log_dir=None)
+        other.is_distributed, other.gpu_global_rank = True, rank  # as rsl-rl sets them under torchrun
+        other.load(str(path))
+        assert env.adaptive_sampler.clock == runner.sampler.clock
+        draws[rank] = env.adaptive_sampler.sample(64)
+    expected = runner.sampler.sample(64)
+    assert all(torch.equal(a, b) for a, b in zip(draws[0], expected, strict=True))
+    assert not torch.equal(draws[1][1], expected[1])

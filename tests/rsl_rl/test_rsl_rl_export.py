@@ -234,3 +234,23 @@ def test_export_function_on_an_untrained_runner(tmp_path):
     runner = AdaptiveSamplingRunner(env, small_train_cfg(), log_dir=None)
     path = export_onnx(runner, tmp_path / "x.onnx", {"anchor_body_name": "torso_link"})
     assert read_metadata(path).anchor_body_name == "torso_link"
+
+
+def test_reader_needs_neither_torch_nor_rsl_rl(trained):
+    """The robot-side reader loads and runs the exported policy in a process where torch and rsl_rl cannot be
+    imported (numpy and onnxruntime only)."""
+    import subprocess
+
+    env, _, tmp, _ = trained
+    obs = env.get_observations()["policy"][:2].numpy()
+    np.save(tmp / "obs.npy", obs)
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.modules['rsl_rl'] = None\n"
+        "import numpy as np\n"
+        "from adaptive_sampling_rsl_rl.onnx_policy import OnnxPolicy\n"
+        f"policy = OnnxPolicy({str(tmp / 'logs' / 'policy.onnx')!r})\n"
+        f"print(policy.metadata.num_motions, policy(np.load({str(tmp / 'obs.npy')!r})).shape)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == [str(NUM_CLIPS), "(2,", f"{env.num_actions})"]
