@@ -303,6 +303,9 @@ class MultiMotionCommand(CommandTerm):
         """Record the running segments of ``env_ids``, draw new starts, write the reference state to the sim."""
         if env_ids.numel() == 0:
             return
+        evaluating = self.cfg.sampling_mode == "start"
+        if self.sampler.training == evaluating:  # the mode is the config's (a loaded checkpoint may say otherwise)
+            self.sampler.train(not evaluating)
         recorded, recorded_failed = env_ids, failed
         if not self._all_started:
             running = self._segment_started_at[env_ids] >= 0
@@ -313,9 +316,6 @@ class MultiMotionCommand(CommandTerm):
             end_frames, _ = self._segment_ends(motion_ids, start_frames, self.time_steps[recorded])
             self.sampler.record(motion_ids, start_frames, end_frames, recorded_failed)
 
-        evaluating = self.cfg.sampling_mode == "start"
-        if self.sampler.training == evaluating:  # the mode is the config's (a loaded checkpoint may say otherwise)
-            self.sampler.train(not evaluating)
         if self._eval_motion is not None and evaluating:
             motion_ids, start_frames = self.sampler.sample(motion_ids=torch.full_like(env_ids, self._eval_motion))
         else:
