@@ -10,3 +10,7 @@ Layers (a module's imports tell its room):
 
 Importing this package imports neither mjlab nor the simulator.
 """
+
+from adaptive_sampling_motions._core_check import check_core
+
+check_core()  # before anything imports the core: 'adaptive_sampling' may be the unrelated namesake
