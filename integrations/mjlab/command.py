@@ -106,7 +106,7 @@ class MultiMotionCommand(CommandTerm):
             device=self.device,
         )
         self.sampler = AdaptiveSampler(
-            cfg.sampler, self.motions.num_frames, self.motions.fps, self.motions.names, device=self.device
+            cfg.sampler, self.motions.num_frames, self.motions.fps, self.motions.motion_names, device=self.device
         )
         env.adaptive_sampler = self.sampler
         self._eval_motion = None if cfg.eval_motion is None else self.motions.motion_id(cfg.eval_motion)
@@ -133,7 +133,7 @@ class MultiMotionCommand(CommandTerm):
             self.metrics[name] = torch.zeros(num, device=self.device)
 
     def __str__(self) -> str:
-        names = ", ".join(self.motions.names[:8]) + (", ..." if self.motions.num_motions > 8 else "")
+        names = ", ".join(self.motions.motion_names[:8]) + (", ..." if self.motions.num_motions > 8 else "")
         return (
             f"MultiMotionCommand: {self.motions.num_motions} motions ({names}), {self.motions.total_frames} frames at "
             f"{self.motions.fps:g} fps, {self.sampler.num_bins} sampler bins, mode {self.cfg.sampling_mode}"
