@@ -15,6 +15,8 @@ TORCH_VERSION="2.13.0"
 TORCHVISION_VERSION="0.28.0"   # rsl-rl-lib requires torchvision; the newest one would pull a newer (CUDA) torch
 MJLAB_VERSION="1.6.0"
 
+# shellcheck source=scripts/_lib.sh
+source "$REPO/scripts/_lib.sh"
 log() { printf '[setup_mjlab] %s\n' "$*"; }
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -27,38 +29,15 @@ CONSTRAINTS="$(mktemp)"
 trap 'rm -f "$CONSTRAINTS"' EXIT
 printf 'torch==%s\ntorchvision==%s\n' "$TORCH_VERSION" "$TORCHVISION_VERSION" > "$CONSTRAINTS"
 
-# pip's exit status is kept; only the noise (local index location, version nags, "already satisfied") is dropped
-pip_install() {
-    "$PY" -m pip install -q --disable-pip-version-check "$@" \
-        2> >(grep -v -e '^WARNING: Location' -e 'already satisfied' >&2)
-}
+PIP_NOISE=(-e 'already satisfied')
 
-have() { "$PY" - "$@" <<'PY' 2>/dev/null
-import sys
-from importlib import metadata
-for spec in sys.argv[1:]:
-    name, _, version = spec.partition("==")
-    try:
-        found = metadata.version(name)
-    except metadata.PackageNotFoundError:
-        sys.exit(1)
-    if version and found.split("+")[0] != version:
-        sys.exit(1)
-PY
-}
-
-if have "torch==$TORCH_VERSION"; then
-    log "torch $TORCH_VERSION present"
-else
-    log "installing torch==$TORCH_VERSION (CPU)"
-    pip_install "torch==$TORCH_VERSION"
-fi
+ensure_torch "$TORCH_VERSION"
 
 if have "mjlab==$MJLAB_VERSION"; then
     log "mjlab $MJLAB_VERSION present"
 else
     log "installing mjlab==$MJLAB_VERSION (torch and torchvision held by constraints)"
-    pip_install "mjlab==$MJLAB_VERSION" -c "$CONSTRAINTS"
+    pip_quiet install "mjlab==$MJLAB_VERSION" -c "$CONSTRAINTS"
 fi
 
 # The distribution was called adaptive-sampling until 0.1.0 (now adaptive-sampling-rl): drop that editable install of
@@ -80,7 +59,7 @@ import pytest, hypothesis
     log "adaptive-sampling-rl present"
 else
     log "installing adaptive-sampling-rl[test] (editable) from $REPO"
-    pip_install -e ".[test]" -c "$CONSTRAINTS"
+    pip_quiet install -e ".[test]" -c "$CONSTRAINTS"
 fi
 
 have "torch==$TORCH_VERSION" || { log "ERROR: torch is no longer $TORCH_VERSION in $VENV"; exit 1; }

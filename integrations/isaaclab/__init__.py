@@ -2,9 +2,9 @@
 
 Layers (a module's imports tell its room):
 
-- no simulator: :mod:`.motion_library` (clips from :mod:`adaptive_sampling_motions.clips` -> one store on the
-  device), :mod:`.compat` (Isaac Lab 2.x vs 3.x), :mod:`.rotations` (wxyz quaternions), :mod:`.assets` (local
-  asset paths), :mod:`.tasks` (gym ids);
+- no simulator: :mod:`.motion_library` (the shared :mod:`adaptive_sampling_motions.store` on the device),
+  :mod:`.compat` (Isaac Lab 2.x vs 3.x), :mod:`.rotations` (wxyz quaternions), :mod:`.assets` (local asset paths),
+  :mod:`.tasks` (gym ids);
 - isaaclab: :mod:`.command` (the command term), :mod:`.mdp` (observation/reward/termination terms),
   :mod:`.robots` (the G1), :mod:`.tracking_env_cfg` (the task and its PPO config);
 - scripts: ``train.py`` and ``play.py``.
@@ -12,17 +12,11 @@ Layers (a module's imports tell its room):
 Importing this package imports neither isaaclab nor gymnasium.
 """
 
-try:  # importing it checks that 'adaptive_sampling' is our core, not the unrelated package of the same name
-    import adaptive_sampling._distribution  # noqa: F401
-except ModuleNotFoundError as err:  # that package hides ours entirely (it has no _distribution module)
-    if err.name != "adaptive_sampling._distribution":
-        raise
-    raise ImportError(
-        f"{err}: the 'adaptive_sampling' found first is not adaptive-sampling-rl's package but an unrelated one of "
-        "the same name; pip uninstall adaptive-sampling adaptive-sampling-rl, then pip install adaptive-sampling-rl"
-    ) from None
+from adaptive_sampling_motions._core_check import check_core
 
 from .compat import IsaacLabApi
 from .motion_library import MotionLibrary
+
+check_core()  # 'adaptive_sampling' may be the unrelated namesake; nothing above imports it
 
 __all__ = ["IsaacLabApi", "MotionLibrary"]

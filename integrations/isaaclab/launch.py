@@ -154,7 +154,7 @@ def motion_command(env: Any) -> Any:
 
 def motion_files_of(env: Any) -> list[str]:
     """The motion files of the env's library, in library (one-hot) order."""
-    return [str(path) for path in motion_command(env).library.files]
+    return [str(path) for path in motion_command(env).library.paths]
 
 
 def policy_metadata(env: Any) -> dict[str, Any]:

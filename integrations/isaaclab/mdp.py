@@ -8,6 +8,7 @@ reference. All quaternions are wxyz (see :mod:`adaptive_sampling_isaaclab.compat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -113,13 +114,6 @@ def _squared_angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return quat_error_magnitude(a, b) ** 2
 
 
-def _body_error_exp(command: MotionTrackingCommand, body_names: list[str] | None, std: float,
-                    reference: torch.Tensor, robot: torch.Tensor, error=_squared_distance) -> torch.Tensor:
-    """``exp(-mean over the chosen bodies of error(reference, robot) / std^2)``. Shape: (num_envs,)."""
-    index = _body_subset(command, body_names)
-    return torch.exp(-error(reference[:, index], robot[:, index]).mean(-1) / std**2)
-
-
 def motion_global_anchor_position_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
@@ -133,33 +127,32 @@ def motion_global_anchor_orientation_error_exp(env: ManagerBasedRLEnv, command_n
     return torch.exp(-_squared_angle(command.anchor_quat_w, command.robot_anchor_quat_w) / std**2)
 
 
-def motion_relative_body_position_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
-                                            body_names: list[str] | None = None) -> torch.Tensor:
-    """Shape: (num_envs,)."""
-    command = _command(env, command_name)
-    return _body_error_exp(command, body_names, std, command.body_pos_relative_w, command.robot_body_pos_w)
+def _body_error_reward(name: str, reference: str, robot: str, error: Callable = _squared_distance) -> Callable:
+    """The reward term ``name``: ``exp(-mean over body_names of error(reference, robot) / std^2)``.
+
+    ``reference`` and ``robot`` name the command's per-body quantities; ``body_names=None`` takes every tracked body.
+    """
+
+    def term(env: ManagerBasedRLEnv, command_name: str, std: float,
+             body_names: list[str] | None = None) -> torch.Tensor:
+        command = _command(env, command_name)
+        index = _body_subset(command, body_names)
+        return torch.exp(-error(getattr(command, reference)[:, index], getattr(command, robot)[:, index]).mean(-1)
+                         / std**2)
+
+    term.__name__ = term.__qualname__ = name
+    term.__doc__ = f"Gaussian kernel of the error between ``{reference}`` and ``{robot}``. Shape: (num_envs,)."
+    return term
 
 
-def motion_relative_body_orientation_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
-                                               body_names: list[str] | None = None) -> torch.Tensor:
-    """Shape: (num_envs,)."""
-    command = _command(env, command_name)
-    return _body_error_exp(command, body_names, std, command.body_quat_relative_w, command.robot_body_quat_w,
-                           error=_squared_angle)
-
-
-def motion_global_body_linear_velocity_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
-                                                 body_names: list[str] | None = None) -> torch.Tensor:
-    """Shape: (num_envs,)."""
-    command = _command(env, command_name)
-    return _body_error_exp(command, body_names, std, command.body_lin_vel_w, command.robot_body_lin_vel_w)
-
-
-def motion_global_body_angular_velocity_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
-                                                  body_names: list[str] | None = None) -> torch.Tensor:
-    """Shape: (num_envs,)."""
-    command = _command(env, command_name)
-    return _body_error_exp(command, body_names, std, command.body_ang_vel_w, command.robot_body_ang_vel_w)
+motion_relative_body_position_error_exp = _body_error_reward(
+    "motion_relative_body_position_error_exp", "body_pos_relative_w", "robot_body_pos_w")
+motion_relative_body_orientation_error_exp = _body_error_reward(
+    "motion_relative_body_orientation_error_exp", "body_quat_relative_w", "robot_body_quat_w", error=_squared_angle)
+motion_global_body_linear_velocity_error_exp = _body_error_reward(
+    "motion_global_body_linear_velocity_error_exp", "body_lin_vel_w", "robot_body_lin_vel_w")
+motion_global_body_angular_velocity_error_exp = _body_error_reward(
+    "motion_global_body_angular_velocity_error_exp", "body_ang_vel_w", "robot_body_ang_vel_w")
 
 
 # -- terminations ---------------------------------------------------------------------------------------------------

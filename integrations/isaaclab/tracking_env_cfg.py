@@ -10,6 +10,7 @@ and how far into it it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import MISSING
 
 from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
@@ -139,22 +140,21 @@ class EventsCfg:
     )
 
 
+def _tracking_reward(func: Callable, weight: float, std: float) -> RewTerm:
+    """A Gaussian tracking reward of the motion command with kernel width ``std``."""
+    return RewTerm(func=func, weight=weight, params={"command_name": _COMMAND, "std": std})
+
+
 @configclass
 class RewardsCfg:
     """Gaussian tracking rewards plus smoothness and joint-limit penalties."""
 
-    motion_global_anchor_pos = RewTerm(func=mdp.motion_global_anchor_position_error_exp, weight=0.5,
-                                       params={"command_name": _COMMAND, "std": 0.3})
-    motion_global_anchor_ori = RewTerm(func=mdp.motion_global_anchor_orientation_error_exp, weight=0.5,
-                                       params={"command_name": _COMMAND, "std": 0.4})
-    motion_body_pos = RewTerm(func=mdp.motion_relative_body_position_error_exp, weight=1.0,
-                              params={"command_name": _COMMAND, "std": 0.3})
-    motion_body_ori = RewTerm(func=mdp.motion_relative_body_orientation_error_exp, weight=1.0,
-                              params={"command_name": _COMMAND, "std": 0.4})
-    motion_body_lin_vel = RewTerm(func=mdp.motion_global_body_linear_velocity_error_exp, weight=1.0,
-                                  params={"command_name": _COMMAND, "std": 1.0})
-    motion_body_ang_vel = RewTerm(func=mdp.motion_global_body_angular_velocity_error_exp, weight=1.0,
-                                  params={"command_name": _COMMAND, "std": 3.14})
+    motion_global_anchor_pos = _tracking_reward(mdp.motion_global_anchor_position_error_exp, 0.5, std=0.3)
+    motion_global_anchor_ori = _tracking_reward(mdp.motion_global_anchor_orientation_error_exp, 0.5, std=0.4)
+    motion_body_pos = _tracking_reward(mdp.motion_relative_body_position_error_exp, 1.0, std=0.3)
+    motion_body_ori = _tracking_reward(mdp.motion_relative_body_orientation_error_exp, 1.0, std=0.4)
+    motion_body_lin_vel = _tracking_reward(mdp.motion_global_body_linear_velocity_error_exp, 1.0, std=1.0)
+    motion_body_ang_vel = _tracking_reward(mdp.motion_global_body_angular_velocity_error_exp, 1.0, std=3.14)
     action_rate_l2 = RewTerm(func=isaaclab_mdp.action_rate_l2, weight=-0.1)
     joint_limit = RewTerm(func=isaaclab_mdp.joint_pos_limits, weight=-10.0,
                           params={"asset_cfg": SceneEntityCfg("robot", joint_names=[".*"])})

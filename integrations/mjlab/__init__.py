@@ -2,7 +2,7 @@
 
 Layers (a module's imports tell its room):
 
-- no simulator: :mod:`.motion_store` (clips of the shared motion-file layer -> flat tensors on the device);
+- no simulator: :mod:`.motion_store` (the shared :mod:`adaptive_sampling_motions.store`, and the demo clips);
 - mjlab: :mod:`.command` (the command term), :mod:`.mdp` (motion-id / progress observations), :mod:`.runner`
   (the rsl-rl runner with the sampler in every checkpoint), :mod:`.tasks` (the registered G1 task; importing it
   registers it), :mod:`.benchmark`;
@@ -10,3 +10,7 @@ Layers (a module's imports tell its room):
 
 Importing this package imports neither mjlab nor the simulator.
 """
+
+from adaptive_sampling_motions._core_check import check_core
+
+check_core()  # before anything imports the core: 'adaptive_sampling' may be the unrelated namesake

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         rest += ["--motions", repr(tuple(motions))]
     cfg = tyro.cli(PlayConfig, args=rest, default=PlayConfig(), prog=f"play.py {task}", config=mjlab.TYRO_FLAGS)
     env, policy, command = build(task, cfg)
-    names = command.motions.names
+    names = command.library.motion_names
     print(f"[adaptive-sampling] playing {env.num_envs} envs from frame 0: "
           f"{sorted({names[i] for i in command.motion_ids.tolist()})}")
     viewer = cfg.viewer

@@ -31,7 +31,7 @@ class MjlabAdaptiveSamplingRunner(AdaptiveSamplingRunner, MjlabOnPolicyRunner):
         if "motion_files" not in kwargs:
             command_manager = getattr(env.unwrapped, "command_manager", None)
             terms = getattr(command_manager, "active_terms", [])
-            motions = getattr(command_manager.get_term("motion"), "motions", None) if "motion" in terms else None
+            motions = getattr(command_manager.get_term("motion"), "library", None) if "motion" in terms else None
             if motions is not None:
                 kwargs["motion_files"] = list(motions.paths)
         super().__init__(env, train_cfg, log_dir, device, **kwargs)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from adaptive_sampling_motions._core_check import check_core
+
 _EXPORTS = {
     "SAMPLER_KEY": "runner",
     "AdaptiveSamplingRunner": "runner",
@@ -24,32 +26,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def _check_core() -> None:
-    """Fail clearly when 'adaptive_sampling' is the unrelated package of the same name, not our core.
-
-    The core's ``__init__.py`` is read for its ``__distribution__`` marker rather than imported: importing the core
-    imports torch, and the robot-side reader must not need it (the motions integration checks the same way).
-    """
-    import importlib.util
-    import pathlib
-
-    spec = importlib.util.find_spec("adaptive_sampling")
-    if spec is None:
-        return  # no core (e.g. on a robot with the reader only): the modules that need it fail on their own import
-    origin = spec.origin
-    if origin is None or not origin.endswith(".py"):
-        import adaptive_sampling._distribution  # noqa: F401  (an unusual install: import it and let it check)
-
-        return
-    if '__distribution__ = "adaptive-sampling-rl"' not in pathlib.Path(origin).read_text(encoding="utf-8"):
-        raise ImportError(
-            f"the 'adaptive_sampling' imported from {origin} is not adaptive-sampling-rl's package but an unrelated "
-            "one of the same name; pip uninstall adaptive-sampling adaptive-sampling-rl, then pip install "
-            "adaptive-sampling-rl"
-        )
-
-
-_check_core()
+check_core()
 
 
 def __getattr__(name: str) -> Any:

@@ -80,7 +80,7 @@ def test_env_builds_and_steps_with_the_library_command(env):
     command = env.command_manager.get_term("motion")
     assert isinstance(command, MultiMotionCommand)
     assert env.adaptive_sampler is command.sampler
-    num_motions = command.motions.num_motions
+    num_motions = command.library.num_motions
     assert num_motions == 4
     obs_terms = env.observation_manager.active_terms
     dims = env.observation_manager.group_obs_term_dim
@@ -94,7 +94,7 @@ def test_env_builds_and_steps_with_the_library_command(env):
     assert torch.isfinite(obs["actor"]).all() and torch.isfinite(reward).all()
     one_hot = motion_one_hot(env, "motion")
     assert torch.equal(one_hot.argmax(dim=1), command.motion_ids) and torch.equal(one_hot.sum(1), torch.ones(NUM_ENVS))
-    last = (command.motions.num_frames[command.motion_ids] - 1).float()
+    last = (command.library.num_frames[command.motion_ids] - 1).float()
     assert torch.allclose(motion_progress(env, "motion")[:, 0], command.time_steps.float() / last)
     assert set(command.metrics) >= {"error_body_pos", "sampling_entropy", "sampling_top1_prob", "motion_progress"}
 
@@ -106,7 +106,7 @@ def test_termination_records_a_failed_segment_and_time_out_a_success(env, record
     # keep segments away from their clip's end during this step
     env.step(_zero_actions(env))
     recorded.clear()
-    command.time_steps[:] = torch.minimum(command.start_frames + 3, command.motions.num_frames[command.motion_ids] - 5)
+    command.time_steps[:] = torch.minimum(command.start_frames + 3, command.library.num_frames[command.motion_ids] - 5)
     command.start_frames[:] = torch.minimum(command.start_frames, command.time_steps)
     before = {k: getattr(command, k).clone() for k in ("motion_ids", "start_frames", "time_steps")}
     env.forced_termination = torch.tensor([False, True, False, False])
@@ -128,7 +128,7 @@ def test_clip_end_restarts_without_ending_the_episode(env, recorded):
     command = env.command_manager.get_term("motion")
     env.step(_zero_actions(env))
     recorded.clear()
-    last = command.motions.num_frames[command.motion_ids] - 1
+    last = command.library.num_frames[command.motion_ids] - 1
     command.time_steps[:] = torch.minimum(command.start_frames + 2, last - 5)
     command.time_steps[3] = last[3]
     motion, start = int(command.motion_ids[3]), int(command.start_frames[3])

@@ -74,7 +74,7 @@ def test_play_starts_every_env_at_frame_zero_with_frozen_statistics(trained):
         sampler = command.sampler
         assert not sampler.training
         assert command.start_frames.tolist() == [0, 0, 0]
-        assert command.motion_ids.tolist() == [command.motions.names.index("quick_squat")] * 3
+        assert command.motion_ids.tolist() == [command.library.motion_names.index("quick_squat")] * 3
         clock = sampler.clock
         assert clock == _sampler_state(checkpoint)["clock"]
         result = play.run_headless(env, policy, command, num_steps=5)

@@ -19,7 +19,9 @@ import pytest
 
 import adaptive_sampling
 
-INTEGRATIONS = ("adaptive_sampling_motions", "adaptive_sampling_rsl_rl", "adaptive_sampling_isaaclab")
+INTEGRATIONS = (
+    "adaptive_sampling_motions", "adaptive_sampling_rsl_rl", "adaptive_sampling_isaaclab", "adaptive_sampling_mjlab"
+)
 NAMESAKE_INIT = '"""Stand-in for the molecular-dynamics package of the same import name."""\n__version__ = "3.0.1"\n'
 
 
