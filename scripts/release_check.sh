@@ -207,7 +207,7 @@ check_isaaclab() {
     in_venv isaaclab -c "$FROM_WHEEL" adaptive_sampling adaptive_sampling_rsl_rl adaptive_sampling_isaaclab \
         adaptive_sampling_isaaclab.command adaptive_sampling_isaaclab.tracking_env_cfg adaptive_sampling_isaaclab.mdp
     in_venv isaaclab -c "
-from adaptive_sampling_isaaclab import resolve_motion_files
+from adaptive_sampling_motions.clips import resolve_motion_files
 from adaptive_sampling_isaaclab.assets import demo_motions_dir
 files = resolve_motion_files(str(demo_motions_dir()))
 assert len(files) == 4, files
