@@ -165,6 +165,7 @@ def policy_metadata(env: Any) -> dict[str, Any]:
     writes them, and their sizes), and which term is the one-hot motion id. The runner adds the motion library.
     """
     import torch
+    from adaptive_sampling_rsl_rl import export
 
     unwrapped = env.unwrapped
     robot = unwrapped.scene["robot"]
@@ -185,22 +186,21 @@ def policy_metadata(env: Any) -> dict[str, Any]:
     ]
     action = unwrapped.action_manager.get_term("joint_pos")
     scale = action._scale
-    scale = scale[0].detach().cpu().double().tolist() if torch.is_tensor(scale) else [float(scale)] * action.action_dim
+    scale = scale[0].detach().cpu().double().tolist() if torch.is_tensor(scale) else float(scale)
     command = motion_command(env)
-    return {
-        "joint_names": list(robot.joint_names),
-        "joint_stiffness": row(data.joint_stiffness),
-        "joint_damping": row(data.joint_damping),
-        "default_joint_pos": row(data.default_joint_pos),
-        "command_names": list(unwrapped.command_manager.active_terms),
-        "observation_names": names,
-        "observation_history_lengths": history,
-        "observation_dims": dims,
-        "motion_id_observation": "motion_id" if "motion_id" in names else None,
-        "action_scale": scale,
-        "anchor_body_name": command.cfg.anchor_body_name,
-        "body_names": list(command.cfg.body_names),
-    }
+    return export.policy_metadata(
+        joint_names=list(robot.joint_names),
+        joint_stiffness=row(data.joint_stiffness),
+        joint_damping=row(data.joint_damping),
+        default_joint_pos=row(data.default_joint_pos),
+        action_scale=scale,
+        command_names=list(unwrapped.command_manager.active_terms),
+        observation_names=names,
+        observation_dims=dims,
+        observation_history_lengths=history,
+        anchor_body_name=command.cfg.anchor_body_name,
+        body_names=list(command.cfg.body_names),
+    )
 
 
 def find_checkpoint(log_root: str | os.PathLike, load_run: str | None, checkpoint: str | None) -> pathlib.Path:

@@ -31,6 +31,7 @@ __all__ = [
     "export_onnx",
     "format_metadata",
     "onnx_actor",
+    "policy_metadata",
     "sampler_metadata",
 ]
 
@@ -218,4 +219,62 @@ def sampler_metadata(sampler: Any) -> dict[str, Any]:
         "motion_names": [str(n) for n in layout["motion_names"]],
         "motion_num_frames": [int(n) for n in layout["num_frames"]],
         "motion_fps": [float(f) for f in layout["fps"]],
+    }
+
+
+def policy_metadata(
+    *,
+    joint_names: Sequence[str],
+    joint_stiffness: Sequence[float],
+    joint_damping: Sequence[float],
+    default_joint_pos: Sequence[float],
+    action_scale: float | Sequence[float],
+    command_names: Sequence[str],
+    observation_names: Sequence[str],
+    observation_dims: Sequence[int],
+    observation_history_lengths: Sequence[int],
+    anchor_body_name: str,
+    body_names: Sequence[str],
+    motion_id_observation: str = "motion_id",
+) -> dict[str, Any]:
+    """The env's deployment metadata under BeyondMimic's keys, checked; each simulator adapter reads the values.
+
+    Joints are in action order (``default_joint_pos`` is the action offset); a scalar ``action_scale`` is repeated
+    per joint; observation terms are the actor's, in input order. ``motion_id_observation`` is kept only where it is
+    one of ``observation_names`` (else ``None``: the policy has no one-hot motion id). The runner adds the motion
+    library (:func:`sampler_metadata`).
+
+    Raises:
+        ValueError: If the per-joint lists or the per-observation-term lists differ in length.
+    """
+    joints = [str(n) for n in joint_names]
+    if isinstance(action_scale, (int, float)):
+        action_scale = [float(action_scale)] * len(joints)
+    per_joint = {
+        "joint_stiffness": joint_stiffness,
+        "joint_damping": joint_damping,
+        "default_joint_pos": default_joint_pos,
+        "action_scale": action_scale,
+    }
+    per_joint = {key: [float(v) for v in value] for key, value in per_joint.items()}
+    for key, value in per_joint.items():
+        if len(value) != len(joints):
+            raise ValueError(f"{key} must have one entry per joint ({len(joints)}), got {len(value)}")
+    names = [str(n) for n in observation_names]
+    per_term = {
+        "observation_dims": [int(d) for d in observation_dims],
+        "observation_history_lengths": [int(h) for h in observation_history_lengths],
+    }
+    for key, value in per_term.items():
+        if len(value) != len(names):
+            raise ValueError(f"{key} must have one entry per observation term ({len(names)}), got {len(value)}")
+    return {
+        "joint_names": joints,
+        **per_joint,
+        "command_names": [str(n) for n in command_names],
+        "observation_names": names,
+        **per_term,
+        "motion_id_observation": motion_id_observation if motion_id_observation in names else None,
+        "anchor_body_name": str(anchor_body_name),
+        "body_names": [str(n) for n in body_names],
     }

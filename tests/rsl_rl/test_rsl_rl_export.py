@@ -254,3 +254,54 @@ def test_reader_needs_neither_torch_nor_rsl_rl(trained):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == [str(NUM_CLIPS), "(2,", f"{env.num_actions})"]
+
+
+def _joint_metadata(**overrides) -> dict:
+    values = {
+        "joint_names": ["a", "b"],
+        "joint_stiffness": [40.0, 20.0],
+        "joint_damping": [2.0, 1.0],
+        "default_joint_pos": [0.1, -0.2],
+        "action_scale": 0.5,
+        "command_names": ["motion"],
+        "observation_names": ["command", "motion_id"],
+        "observation_dims": [4, 3],
+        "observation_history_lengths": [1, 1],
+        "anchor_body_name": "torso",
+        "body_names": ["torso", "foot"],
+    }
+    return {**values, **overrides}
+
+
+def test_policy_metadata_core_checks_and_formats():
+    """The simulator-neutral core both adapters call: a scalar scale is repeated per joint, the motion-id term is
+    named only where the actor has it, and every key is one the reader parses."""
+    from adaptive_sampling_rsl_rl.export import policy_metadata
+
+    metadata = policy_metadata(**_joint_metadata())
+    assert metadata["action_scale"] == [0.5, 0.5]
+    assert metadata["motion_id_observation"] == "motion_id"
+    assert set(metadata) <= set(BEYONDMIMIC_KEYS) | {"observation_dims", "motion_id_observation"}
+    parsed = PolicyMetadata.from_props(format_metadata(metadata))
+    assert parsed.joint_names == ["a", "b"]
+    assert parsed.joint_stiffness.tolist() == [40.0, 20.0]
+    assert parsed.observation_dims == [4, 3]
+    no_id = policy_metadata(**_joint_metadata(observation_names=["command", "progress"]))
+    assert no_id["motion_id_observation"] is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("joint_damping", [1.0]),
+        ("default_joint_pos", [0.0, 0.0, 0.0]),
+        ("action_scale", [0.5]),
+        ("observation_dims", [4]),
+        ("observation_history_lengths", [1, 1, 1]),
+    ],
+)
+def test_policy_metadata_core_refuses_mismatched_lengths(key, value):
+    from adaptive_sampling_rsl_rl.export import policy_metadata
+
+    with pytest.raises(ValueError, match=key):
+        policy_metadata(**_joint_metadata(**{key: value}))
