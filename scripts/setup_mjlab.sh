@@ -54,12 +54,12 @@ assert all(m.__file__ for m in (a, b, c, d)) and d.AdaptiveSamplingRunner
 from importlib.metadata import entry_points, version
 version('adaptive-sampling-rl')
 assert 'adaptive_sampling_mjlab.tasks' in [e.value for e in entry_points(group='mjlab.tasks')]
-import pytest, hypothesis
+import pytest, hypothesis, onnx, onnxruntime, onnxscript
 " 2>/dev/null; then
     log "adaptive-sampling-rl present"
 else
-    log "installing adaptive-sampling-rl[test] (editable) from $REPO"
-    pip_quiet install -e ".[test]" -c "$CONSTRAINTS"
+    log "installing adaptive-sampling-rl[test,onnx] (editable) from $REPO"
+    pip_quiet install -e ".[test,onnx]" -c "$CONSTRAINTS"
 fi
 
 have "torch==$TORCH_VERSION" || { log "ERROR: torch is no longer $TORCH_VERSION in $VENV"; exit 1; }

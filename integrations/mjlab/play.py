@@ -2,15 +2,18 @@
 
 mjlab's ``play`` flags where they apply (``--agent zero|random|trained``, ``--checkpoint-file``, ``--num-envs``,
 ``--device``, ``--viewer``, ``--no-terminations``, ``--log-root``), plus ``--motions FILE|DIR|GLOB ...``,
-``--motion NAME|INDEX`` (the clip every env plays; default: drawn from the prior) and ``--viewer none`` (no window:
-run ``--num-steps`` steps and print the tracking errors, for servers and tests). Without ``--checkpoint-file`` the
-latest checkpoint under ``<log-root>/g1_multi_motion_tracking_mjlab`` is played.
+``--motion NAME|INDEX`` (the clip every env plays; default: drawn from the prior), ``--viewer none`` (no window:
+run ``--num-steps`` steps and print the tracking errors, for servers and tests) and ``--export True`` (write
+``policy.onnx`` with the deployment metadata next to the checkpoint; the played actions of the exported file are
+compared with the torch policy's). Without ``--checkpoint-file`` the latest checkpoint under
+``<log-root>/g1_multi_motion_tracking_mjlab`` is played.
 
 Examples::
 
     python integrations/mjlab/play.py --viewer none --num-steps 500
     python integrations/mjlab/play.py --motion quick_squat --checkpoint-file logs/rsl_rl/<experiment>/<run>/model_100.pt
     python integrations/mjlab/play.py --agent zero --no-terminations True     # watch the references
+    python integrations/mjlab/play.py --export True --viewer none --num-steps 0  # policy.onnx, no playing
 """
 
 from __future__ import annotations
@@ -57,10 +60,40 @@ class PlayConfig:
     """Disable all terminations (watch the references with a dummy agent)."""
     log_root: str = "logs/rsl_rl"
     """Root folder of the run logs."""
+    export: bool = False
+    """Write ``policy.onnx`` (actor, normaliser, deployment metadata) next to the checkpoint, and compare its
+    actions with the torch policy's on the played observations (where onnxruntime is installed)."""
+
+
+class OnnxCheckedPolicy:
+    """The torch policy, with the exported ONNX file run on the same actor observations alongside.
+
+    Attributes:
+        max_abs_diff: Largest absolute difference between the two policies' actions so far.
+        count: Observations compared.
+    """
+
+    def __init__(self, policy, path: str) -> None:
+        from adaptive_sampling_rsl_rl.onnx_policy import OnnxPolicy
+
+        self.policy = policy
+        self.onnx = OnnxPolicy(path)
+        self.max_abs_diff = 0.0
+        self.count = 0
+
+    def __call__(self, obs):
+        """The torch policy's actions; the exported file's are compared with them."""
+        actions = self.policy(obs)
+        exported = torch.from_numpy(self.onnx(obs["actor"].detach().cpu().numpy()))
+        self.max_abs_diff = max(self.max_abs_diff, float((exported - actions.detach().cpu()).abs().max()))
+        self.count += int(actions.shape[0])
+        return actions
 
 
 def build(task: str, cfg: PlayConfig):
     """The wrapped play env, the policy and the motion command."""
+    if cfg.export and cfg.agent != "trained":
+        raise ValueError(f"export needs the trained agent (a checkpoint), got agent={cfg.agent!r}")
     env_cfg = load_env_cfg(task, play=True)
     agent_cfg = load_rl_cfg(task)
     command_cfg = env_cfg.commands[tasks.COMMAND_NAME]
@@ -94,6 +127,15 @@ def build(task: str, cfg: PlayConfig):
         runner = load_runner_cls(task)(env, dataclasses.asdict(agent_cfg), device=device)
         runner.load(str(checkpoint), load_cfg={"actor": True}, strict=True, map_location=device)
         policy = runner.get_inference_policy(device=device)
+        if cfg.export:
+            from adaptive_sampling_rsl_rl.export import ONNX_FILENAME
+
+            path = runner.export_policy(str(checkpoint.parent / ONNX_FILENAME), run_path=str(checkpoint.parent))
+            print(f"[adaptive-sampling] exported {path}")
+            try:
+                policy = OnnxCheckedPolicy(policy, path)
+            except ImportError as err:
+                print(f"[adaptive-sampling] onnxruntime is not available ({err}): the exported file is not compared")
     # the checkpoint's sampler state says "training": play keeps frame-0 starts and frozen statistics
     command.set_evaluation(True, command_cfg.eval_motion)
     env.reset()
@@ -141,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         from mjlab.viewer import ViserPlayViewer
 
         ViserPlayViewer(env, policy).run()
+    if isinstance(policy, OnnxCheckedPolicy) and policy.count:
+        print(f"[adaptive-sampling] onnx vs torch actions: max abs diff {policy.max_abs_diff:.3e} over "
+              f"{policy.count} observations")
     env.close()
     return 0
 

@@ -13,6 +13,7 @@ The package also declares this module under mjlab's ``mjlab.tasks`` entry point,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from adaptive_sampling import AdaptiveSamplerCfg
@@ -27,7 +28,7 @@ from mjlab.tasks.tracking.mdp import MotionCommandCfg
 from . import mdp
 from .command import MultiMotionCommandCfg
 from .motion_store import demo_motions_dir
-from .runner import MjlabAdaptiveSamplingRunner
+from .runner import MjlabAdaptiveSamplingRunner, MjlabAdaptiveSamplingRunnerCfg
 
 __all__ = [
     "SAMPLER_PRESETS",
@@ -110,8 +111,13 @@ def g1_multi_motion_env_cfg(
 
 
 def g1_multi_motion_ppo_runner_cfg() -> RslRlOnPolicyRunnerCfg:
-    """Mjlab's G1 tracking PPO settings; own experiment name, TensorBoard logging (no account needed)."""
-    cfg = unitree_g1_tracking_ppo_runner_cfg()
+    """Mjlab's G1 tracking PPO settings; own experiment name, TensorBoard logging, ``policy.onnx`` at checkpoints.
+
+    TensorBoard needs no account; ``--agent.export-onnx False`` turns the export off.
+    """
+    base = unitree_g1_tracking_ppo_runner_cfg()
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base) if f.init}
+    cfg = MjlabAdaptiveSamplingRunnerCfg(**fields)
     cfg.experiment_name = "g1_multi_motion_tracking_mjlab"  # apart from the Isaac Lab runs
     cfg.logger = "tensorboard"
     return cfg

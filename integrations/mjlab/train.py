@@ -7,6 +7,8 @@ mjlab's own ``train`` (same flags: ``--env.*``, ``--agent.*``, ``--agent.resume 
 - ``--sampler default|beyondmimic|paper|uniform``: the start sampler preset (``beyondmimic`` is mjlab's built-in
   sampler; fields can be set one by one with ``--env.commands.motion.sampler.<field>``, on top of the preset);
 - every checkpoint (``model_<it>.pt``) carries the sampler state, and a resumed run continues its statistics;
+- next to every checkpoint, ``policy.onnx``: the actor and its normaliser with the deployment metadata (joints, PD
+  gains, action scale, observation terms, motion library); ``--agent.export-onnx False`` turns it off;
 - at the end the sampler heatmap (``sampler_heatmap.png``) is written next to the checkpoints.
 
 Examples::
@@ -141,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         print("[adaptive-sampling] no checkpoint written (no logger?): no heatmap")
         return 0
     print(f"[adaptive-sampling] checkpoint with sampler state: {latest_checkpoint(run_dir)}")
+    if (run_dir / "policy.onnx").is_file():
+        print(f"[adaptive-sampling] policy: {run_dir / 'policy.onnx'}")
     if args.heatmap:
         print(f"[adaptive-sampling] heatmap: {write_heatmap(run_dir)}")
     return 0
