@@ -169,7 +169,7 @@ def _tracking_reward(func: Callable, weight: float, std: float) -> RewTerm:
 
 @configclass
 class RewardsCfg:
-    """Gaussian tracking rewards plus smoothness and joint-limit penalties."""
+    """Gaussian tracking rewards plus smoothness, joint-limit and undesired-contact penalties."""
 
     motion_global_anchor_pos = _tracking_reward(mdp.motion_global_anchor_position_error_exp, 0.5, std=0.3)
     motion_global_anchor_ori = _tracking_reward(mdp.motion_global_anchor_orientation_error_exp, 0.5, std=0.4)
@@ -183,7 +183,8 @@ class RewardsCfg:
     undesired_contacts = RewTerm(
         func=isaaclab_mdp.undesired_contacts,
         weight=-0.1,
-        params={"threshold": 1.0, "sensor_cfg": SceneEntityCfg("contact_forces", body_names=[UNDESIRED_CONTACT_BODIES])},
+        params={"threshold": 1.0,
+                "sensor_cfg": SceneEntityCfg("contact_forces", body_names=[UNDESIRED_CONTACT_BODIES])},
     )
 
 
