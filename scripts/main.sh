@@ -43,5 +43,6 @@ if [ $# -eq 0 ]; then
   set -- --max_iterations 20
 fi
 echo "[main] training: about a minute passes before the first PPO line (the simulation starts in ~45 s;" \
-  "on a first run Warp also compiles its kernels, ~25 s, cached in ~/.cache/warp for later runs)"
+  "on a first run Warp also compiles its kernels, ~25 s, cached in ~/.cache/warp for later runs); the run ends" \
+  "with [summary] lines: what it learned, where the sampler puts its mass and why, where its outputs are"
 exec "$VENV/bin/python" integrations/isaaclab/train.py --headless "$@"

@@ -65,6 +65,41 @@ def test_train_two_iterations_writes_checkpoint_with_sampler_and_heatmap(trained
     assert heatmap.is_file() and heatmap.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_train_ends_with_a_summary_of_learning_sampler_and_outputs(trained):
+    """The run ends with a summary: episode length, return and tracking errors of the first vs the last iterations,
+    the sampler's top motions and bins against their prior with failure rates, the most failing motion, the output
+    paths (all existing) and what a run of this size can show, with the full-scale command."""
+    workdir, out = trained
+    summary = [line[len("[summary] "):] for line in out.splitlines() if line.startswith("[summary] ")]
+    text = "\n".join(summary)
+    assert "of 2 iterations" in text, text
+    number = r"(-?[\d.]+(?:e[-+]?\d+)?|nan)"
+    for label in ("episode length (steps)", "episode return", "error_anchor_pos", "error_anchor_rot",
+                  "error_body_pos", "error_body_rot", "error_joint_pos"):
+        found = re.search(rf"^  {re.escape(label)}\s+{number} ->\s+{number}$", text, re.M)
+        assert found is not None, f"{label} missing:\n{text}"
+        if label.startswith("error_"):  # errors are norms: finite and >= 0 at both ends
+            assert all(float(v) >= 0.0 for v in found.groups()), found.group(0)
+    from adaptive_sampling_isaaclab.assets import demo_motions_dir
+
+    demo_names = {path.stem for path in demo_motions_dir().glob("*.npz")}
+    motion_rows = re.findall(r"^    (\S+)\s+([\d.]+) vs ([\d.]+)  failure rate", text, re.M)
+    assert len(motion_rows) == min(3, len(demo_names)) and {row[0] for row in motion_rows} <= demo_names, text
+    bins = re.findall(r"^    (\S+) bin (\d+) \([\d.]+ s\): p ([\d.]+) vs prior ([\d.]+), failure rate ([\d.]+)$",
+                      text, re.M)
+    assert len(bins) == 3 and all(name in demo_names for name, *_ in bins), text
+    ratios = [float(p) / float(prior) for _, _, p, prior, _ in bins]
+    assert ratios == sorted(ratios, reverse=True), "bins must be listed by p / prior, highest first"
+    worst = re.search(r"^most failing motion: (\S+) \(failure rate ([\d.]+)\)$", text, re.M)
+    assert worst is not None and worst.group(1) in demo_names and 0.0 <= float(worst.group(2)) <= 1.0, text
+    for label in ("checkpoint", "policy", "run record", "heatmap"):
+        path = re.search(rf"^{label}:\s+(\S+)$", text, re.M)
+        assert path is not None and pathlib.Path(path.group(1)).is_file(), f"{label}:\n{text}"
+    assert "2 iterations x 2 envs" in text and "far too short to learn tracking" in text
+    assert "--device cuda:0 --num_envs 4096 --max_iterations 10000" in text and "unmeasured" in text
+    assert summary == [line[len("[summary] "):] for line in out.splitlines()[-len(summary):]], "summary comes last"
+
+
 def test_resume_restores_the_sampler(trained):
     """--resume loads the latest checkpoint and with it the sampler's clock and statistics."""
     workdir, _ = trained
