@@ -49,8 +49,11 @@ UNDESIRED_CONTACT_BODIES = r"^(?!left_ankle_roll_link$)(?!right_ankle_roll_link$
 
 @configclass
 class TrackingSceneCfg(InteractiveSceneCfg):
-    """A flat ground, one G1 per environment (both set by :meth:`G1TrackingEnvCfg.use_robot`) and a contact sensor on
-    all its bodies (BeyondMimic's: 3 steps of history, 10 N air-time threshold)."""
+    """A flat ground, one G1 per environment and a contact sensor on all its bodies.
+
+    Ground and robot are set by :meth:`G1TrackingEnvCfg.use_robot`; the sensor is BeyondMimic's (3 steps of history,
+    10 N air-time threshold).
+    """
 
     ground: AssetBaseCfg = MISSING
     robot: ArticulationCfg = MISSING
@@ -137,8 +140,11 @@ class ObservationsCfg:
 
 @configclass
 class EventsCfg:
-    """BeyondMimic's startup randomisation (friction of every robot shape, the torso's centre of mass) and random
-    pushes (the start-state randomisation lives in the motion command)."""
+    """BeyondMimic's startup randomisation and random pushes.
+
+    Startup: friction of every robot shape, the torso's centre of mass. The start-state randomisation lives in the
+    motion command.
+    """
 
     physics_material = EventTerm(
         func=isaaclab_mdp.randomize_rigid_body_material,

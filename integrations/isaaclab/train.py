@@ -116,8 +116,11 @@ PAPER_ITERATIONS = 10000
 
 
 def record_iterations(runner) -> list[dict[str, float]]:
-    """A list that fills, every iteration, with what rsl-rl logs: the mean of each episode extra, mean episode length
-    and mean reward (rank 0 only; rsl-rl unchanged: its logger's ``log`` is wrapped on this runner instance)."""
+    """A list that fills, every iteration, with what rsl-rl logs.
+
+    Each entry: the mean of each episode extra, mean episode length and mean reward (rank 0 only; rsl-rl unchanged:
+    its logger's ``log`` is wrapped on this runner instance).
+    """
     import statistics
 
     import torch
@@ -155,8 +158,11 @@ def _window_mean(history: list[dict[str, float]], key: str, first: bool) -> floa
 
 def summary_lines(history: list[dict[str, float]], sampler, *, num_envs: int, device: str, iterations: int,
                   paths: dict[str, object]) -> list[str]:
-    """The end-of-run summary: learning (first vs last iterations), where the sampler puts its mass and why, which
-    motion fails most, where the outputs are, and what a run of this size can show."""
+    """The end-of-run summary.
+
+    Learning (first vs last iterations), where the sampler puts its mass and why, which motion fails most, where the
+    outputs are, and what a run of this size can show.
+    """
     import torch
 
     lines = []
