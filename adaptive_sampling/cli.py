@@ -52,19 +52,25 @@ def _plot(args: argparse.Namespace) -> int:
 def _motions(argv: list[str]) -> int:
     try:
         module = importlib.import_module("adaptive_sampling_motions.cli")
+        # the tools import numpy and mujoco when they build their parser (also for --help) or run a command
+        result = module.main(argv)
     except ImportError as err:
         print(
             "error: 'adaptive-sampling motions' needs the motions integration (adaptive_sampling_motions) and its "
-            f"dependencies: pip install 'adaptive-sampling[motions]' ({err})",
+            f"dependencies: pip install 'adaptive-sampling-rl[motions]' ({err})",
             file=sys.stderr,
         )
         return 2
-    result = module.main(argv)
     return int(result) if result is not None else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    try:
+        from . import _distribution  # noqa: F401  (the import checks that this package is ours, not its namesake)
+    except ImportError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] == "motions":
         return _motions(args_list[1:])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import FrozenInstanceError, asdict, dataclass, fields
 from typing import Any, Literal
 
 Attribution = Literal["failure", "start"]
@@ -104,8 +104,8 @@ class AdaptiveSamplerCfg:
         """BeyondMimic's code (HybridRobotics/whole_body_tracking) with its defaults.
 
         Failure-bin attribution, raw failure counts with EMA 0.001, additive uniform ratio 0.1 before the kernel,
-        kernel size 1 (decay 0.8), no true mixture, its bin layout and a rebuild every step. Unlike the original,
-        duplicate failures in one step add up.
+        kernel size 1 (decay 0.8), no true mixture, its bin layout and a rebuild every step. Start frames are uniform
+        over the drawn bin's frames (upstream scales ``(b + U) / B`` by ``T - 1``: up to 2 frames earlier).
         """
         values: dict[str, Any] = dict(
             bin_layout="beyondmimic",
@@ -166,7 +166,7 @@ class AdaptiveSamplerCfg:
         _check_int(self, "kernel_size", low=1)
         _check_int(self, "rebuild_every", low=1)
         if self.seed is not None:
-            _check_int(self, "seed", low=0)
+            _check_int(self, "seed", low=0, high=2**64 - 1)  # the range of torch.Generator.manual_seed
         if not isinstance(self.validate_args, bool):
             raise TypeError(f"AdaptiveSamplerCfg.validate_args must be a bool, got {self.validate_args!r}")
         if self.statistic == "count" and self.ema_alpha == 0.0 and self.additive_uniform_ratio > 0.0:
@@ -214,9 +214,45 @@ def _check_real(
         )
 
 
-def _check_int(cfg: AdaptiveSamplerCfg, name: str, *, low: int) -> None:
+def _check_int(cfg: AdaptiveSamplerCfg, name: str, *, low: int, high: int | None = None) -> None:
     value = getattr(cfg, name)
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"AdaptiveSamplerCfg.{name} must be an int, got {value!r}")
     if value < low:
         raise ValueError(f"AdaptiveSamplerCfg.{name} must be >= {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"AdaptiveSamplerCfg.{name} must be <= {high}, got {value!r}")
+
+
+class FrozenAdaptiveSamplerCfg(AdaptiveSamplerCfg):
+    """A read-only copy of a configuration, what a sampler keeps.
+
+    Editing the caller's config (or reusing it for another sampler) cannot change a sampler built from it. Setting a
+    field raises ``dataclasses.FrozenInstanceError``; ``dataclasses.replace`` and :meth:`to_dict` give new values.
+    """
+
+    def __init__(self, **values: Any) -> None:
+        checked = AdaptiveSamplerCfg(**values)
+        for f in fields(AdaptiveSamplerCfg):
+            object.__setattr__(self, f.name, getattr(checked, f.name))
+
+    @classmethod
+    def of(cls, cfg: AdaptiveSamplerCfg) -> FrozenAdaptiveSamplerCfg:
+        """A read-only copy of ``cfg`` (checked again)."""
+        return cls(**{f.name: getattr(cfg, f.name) for f in fields(AdaptiveSamplerCfg)})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(
+            f"a sampler's configuration is read-only (cannot set {name!r}); build a new sampler with "
+            "dataclasses.replace(sampler.cfg, ...)"
+        )
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"a sampler's configuration is read-only (cannot delete {name!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AdaptiveSamplerCfg):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]

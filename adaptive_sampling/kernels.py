@@ -1,14 +1,98 @@
 """Pure functions on tensors: the formulas of adaptive sampling, in one place.
 
-Symbols: B flat bins over all motions, M motions, K kernel taps, E recorded segments, N samples.
+:func:`start_distribution` is the whole distribution (the README's "Concepts and formulas"); the functions after it
+are its parts. Symbols: B flat bins over all motions, M motions, K kernel taps, E recorded segments, N samples.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from .config import AdaptiveSamplerCfg
+
+
+def start_distribution(
+    cfg: AdaptiveSamplerCfg,
+    failures: torch.Tensor,
+    visits: torch.Tensor,
+    decay: float,
+    prior: torch.Tensor,
+    additive: torch.Tensor,
+    taps: Sequence[float],
+    slots: PaddedSlots,
+    num_motions: int,
+    *,
+    out: torch.Tensor | None = None,
+    work: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The start distribution over bins from the failure statistics.
+
+    ::
+
+        score_b = (F_b d + r0 n0) / (N_b d + n0)                 statistic "rate"  (EMA fold d, rate prior r0, n0)
+        score_b = alpha * F_b d                                  statistic "count" (BeyondMimic's EMA of counts)
+        score_b = score_b + additive_uniform_ratio / B_m         BeyondMimic's additive term (0 by default)
+        s_b     = sum_u gamma^u score_{min(b + u, last_b)} / sum_u gamma^u      look-ahead kernel, inside each clip
+        s_b     = p_prior_b * s_b                                "rate" only: the prior tilted by the failure rate
+        p_fail  = s / sum(s)       (the prior when sum(s) = 0)
+        p_fail  = cap(p_fail)      each motion's share <= max_motion_share (water-filling), if < 1
+        p       = (1 - lambda) * p_fail + lambda * p_prior       the true mixture, lambda = uniform_ratio
+
+    ``F``, ``N`` are the lazily decayed sums of failures and visits relative to the last fold and ``d`` the decay
+    since then, so ``F d`` and ``N d`` are the EMA values now (``alpha = ema_alpha``; with ``alpha = 0`` counts are
+    cumulative and not scaled). With ``"rate"`` the failure part is the prior conditioned on failing: equal rates
+    give ``p = p_prior``. No host sync.
+
+    Args:
+        cfg: The configuration (statistic, rate prior, kernel, floor, cap).
+        failures: Decayed failure sums ``F`` per slot, float64. Shape: (S,).
+        visits: Decayed visit sums ``N`` per slot, float64. Shape: (S,).
+        decay: ``d = (1 - alpha)^(clock - t0)``.
+        prior: ``p_prior`` per slot (0 on spare slots), sums to 1. Shape: (S,).
+        additive: ``additive_uniform_ratio / B_m`` per slot (read only when that ratio is > 0). Shape: (S,).
+        taps: Kernel taps from :func:`exponential_taps`.
+        slots: The padded slot layout of all per-slot tensors.
+        num_motions: M.
+        out: Optional float32 buffer for the result. Shape: (S,).
+        work: Optional float32 work buffer (overwritten). Shape: (3, S).
+
+    Returns:
+        ``p`` per slot, float32, 0 on spare slots. Shape: (S,).
+    """
+    if work is None:
+        work = torch.empty((3, failures.numel()), dtype=torch.float32, device=failures.device)
+    if out is None:
+        out = torch.empty(failures.numel(), dtype=torch.float32, device=failures.device)
+    score, tmp, smoothed = work
+    if cfg.statistic == "rate":
+        # (F d + r0 n0) / (N d + n0) with the decay d applied through the prior: one pass fewer
+        failure_rate(failures, visits, cfg.rate_prior, cfg.rate_prior_visits / decay, out=score, work=tmp)
+    else:
+        score.copy_(failures).mul_(decay * cfg.ema_alpha if cfg.ema_alpha > 0 else decay)
+    if cfg.additive_uniform_ratio > 0:
+        score.add_(additive)
+    lookahead_smooth(score, taps, slots, out=smoothed)
+    if cfg.statistic == "rate":
+        # a rate is a probability per start: tilt the prior by it, so with equal rates p_fail is the prior (and a
+        # partial last bin gets its share of starts in proportion to its length, as in the prior)
+        smoothed.mul_(prior)
+    total = smoothed.sum()
+    p_fail = smoothed.div_(total.clamp_min(torch.finfo(smoothed.dtype).tiny))
+    # without any failure score (all zero) p_fail is the prior: decided on the device, no host sync
+    no_score = (total <= 0).to(p_fail.dtype)
+    if cfg.max_motion_share < 1.0:
+        p_fail = cap_motion_share(
+            torch.lerp(p_fail, prior, no_score), slots.slot_motion, num_motions, cfg.max_motion_share
+        )
+        weight = p_fail.new_tensor(cfg.uniform_ratio)
+    else:  # the fallback folded into the mixture: one pass fewer
+        weight = torch.lerp(p_fail.new_tensor(cfg.uniform_ratio), p_fail.new_tensor(1.0), no_score)
+    return torch.lerp(p_fail, prior, weight, out=out)
 
 
 def exponential_taps(kernel_size: int, decay: float) -> list[float]:
@@ -120,14 +204,15 @@ def lookahead_smooth(
     if kernel_size == 1:
         torch.mul(values, taps[0], out=out)
     else:
-        values[slots.pad_slots] = values[slots.pad_source]
+        # index_copy_ / index_fill_: several times faster than advanced-index assignment on the CPU
+        values.index_copy_(0, slots.pad_slots, torch.index_select(values, 0, slots.pad_source))
         length = values.numel() - kernel_size + 1
         head = out[:length]
         torch.mul(values[:length], taps[0], out=head)
         for u in range(1, kernel_size):
             head.add_(values[u : u + length], alpha=taps[u])
         out[length:] = 0.0  # the last clip's spare slots
-    out[slots.pad_slots] = 0.0
+    out.index_fill_(0, slots.pad_slots, 0.0)
     return out
 
 
@@ -141,21 +226,23 @@ def cap_motion_share(probs: torch.Tensor, bin_motion: torch.Tensor, num_motions:
 
     Shape: (B,) -> (B,).
     """
-    mass = torch.zeros(num_motions, dtype=probs.dtype, device=probs.device).index_add_(0, bin_motion, probs)
-    total = mass.sum()
+    # per-motion masses in float64 (M values), and the uncapped rest as a suffix sum rather than total - prefix: a
+    # motion with a small share gets the excess scaled by ~1/rest, so a cancellation there would show in its bins
+    mass = torch.zeros(num_motions, dtype=torch.float64, device=probs.device).index_add_(0, bin_motion, probs.double())
     sorted_mass, order = torch.sort(mass, descending=True)
-    k = torch.arange(num_motions, dtype=probs.dtype, device=probs.device)
-    rest = total - torch.cumsum(sorted_mass, 0) + sorted_mass  # mass of motions k.. (0-based, k uncapped first)
-    scale = (1.0 - k * max_share) / rest.clamp_min(torch.finfo(probs.dtype).tiny)
+    k = torch.arange(num_motions, dtype=torch.float64, device=probs.device)
+    rest = sorted_mass.flip(0).cumsum(0).flip(0)  # mass of motions k.. (0-based, k uncapped first)
+    tiny = torch.finfo(torch.float64).tiny
+    scale = (1.0 - k * max_share) / rest.clamp_min(tiny)
     valid = sorted_mass * scale <= max_share * (1 + 1e-6)
     # first valid k; if none is valid every motion is capped
     first = torch.where(valid.any(), valid.to(torch.int64).argmax(), torch.tensor(num_motions, device=probs.device))
     capped_sorted = k < first
     scale_k = scale[first.clamp_max(num_motions - 1)]
-    factor_sorted = torch.where(
-        capped_sorted, max_share / sorted_mass.clamp_min(torch.finfo(probs.dtype).tiny), scale_k
-    )
+    factor_sorted = torch.where(capped_sorted, max_share / sorted_mass.clamp_min(tiny), scale_k)
+    # a factor only meets zero-mass bins when it is huge: keep it finite in probs' dtype (0 * inf would be NaN)
     factor = torch.empty_like(factor_sorted).scatter_(0, order, factor_sorted)
+    factor = factor.clamp_max(torch.finfo(probs.dtype).max).to(probs.dtype)
     out = probs * factor[bin_motion]
     return out / out.sum().clamp_min(torch.finfo(probs.dtype).tiny)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 
 import torch
 
@@ -39,18 +41,19 @@ class MotionLayout:
         if len(frames) == 0:
             raise ValueError("num_frames must name at least one motion, got an empty library")
         for i, t in enumerate(frames):
-            if isinstance(t, bool) or not isinstance(t, int) and not (isinstance(t, float) and t.is_integer()):
+            if not _is_integer(t):
                 raise TypeError(f"num_frames[{i}] must be an integer, got {t!r}")
             if t <= 0:
                 raise ValueError(f"num_frames[{i}] must be > 0, got {t!r}")
         frames = [int(t) for t in frames]
         num_motions = len(frames)
 
-        rates = [float(fps)] * num_motions if isinstance(fps, (int, float)) else _as_list(fps, "fps")
+        scalar = _scalar(fps)
+        rates = [scalar] * num_motions if scalar is not None else _as_list(fps, "fps")
         if len(rates) != num_motions:
             raise ValueError(f"fps must have one entry per motion ({num_motions}), got {len(rates)}")
         for i, r in enumerate(rates):
-            if isinstance(r, bool) or not isinstance(r, (int, float)):
+            if not _is_real(r):
                 raise TypeError(f"fps[{i}] must be a real number, got {r!r}")
             if not math.isfinite(r) or r <= 0:
                 raise ValueError(f"fps[{i}] must be finite and > 0, got {r!r}")
@@ -61,7 +64,7 @@ class MotionLayout:
         else:
             if isinstance(motion_names, str):
                 raise TypeError(f"motion_names must be a sequence of str, got the str {motion_names!r}")
-            names = list(motion_names)
+            names = _as_list(motion_names, "motion_names")
             if len(names) != num_motions:
                 raise ValueError(f"motion_names must have one entry per motion ({num_motions}), got {len(names)}")
             for i, n in enumerate(names):
@@ -197,16 +200,53 @@ class MotionLayout:
 
 
 def _as_list(values: Sequence | torch.Tensor, name: str) -> list:
+    """A 1-D sequence, tensor or numpy array as a list; unordered collections are rejected (order is identity)."""
     if isinstance(values, torch.Tensor):
         if values.dim() != 1:
             raise ValueError(f"{name} must be 1-D, got shape {tuple(values.shape)}")
+        if values.device.type == "meta":
+            raise ValueError(f"{name} must hold values (not a meta tensor)")
         return values.tolist()
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        try:
-            return list(values)  # numpy arrays and other iterables
-        except TypeError:
-            raise TypeError(f"{name} must be a sequence, got {type(values).__name__}") from None
-    return list(values)
+    if isinstance(values, (str, bytes, AbstractSet, Mapping)):
+        raise TypeError(
+            f"{name} must be an ordered sequence (list, tuple, tensor or array), got {type(values).__name__}"
+        )
+    if getattr(values, "ndim", 1) != 1:  # numpy arrays
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(getattr(values, 'shape', ()))}")
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence, got {type(values).__name__}") from None
+
+
+def _is_integer(value: object) -> bool:
+    """An integer (Python, numpy or other ``numbers.Integral``) or an integral float; never a bool."""
+    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool"):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    return isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer()
+
+
+def _is_real(value: object) -> bool:
+    """A real number (Python, numpy or other ``numbers.Real``); never a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+
+
+def _scalar(value: object) -> float | None:
+    """``value`` as one number when it is a scalar (a real, or a 0-d tensor or array), else None. Bools raise."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        raise TypeError(f"fps must be a real number or one per motion, got {value!r}")
+    if _is_real(value):
+        return value  # type: ignore[return-value]
+    if getattr(value, "ndim", None) == 0 or (isinstance(value, torch.Tensor) and value.dim() == 0):
+        if isinstance(value, torch.Tensor) and value.device.type == "meta":
+            raise ValueError("fps must hold a value (not a meta tensor)")
+        item = value.item()  # type: ignore[union-attr]
+        if not _is_real(item):
+            raise TypeError(f"fps must be a real number or one per motion, got {value!r}")
+        return item
+    return None
 
 
 def _num_bins(num_frames: int, frames_per_bin: float, bin_layout: BinLayout) -> int:

@@ -1,62 +1,46 @@
-"""The adaptive sampler: records where policies fail and draws start points (motion id, start frame) accordingly."""
+"""The adaptive sampler: records where policies fail and draws start points (motion id, start frame) accordingly.
+
+This module is the algorithm: the statistics and how they are recorded, merged and decayed, the rebuild and the
+draws. The formula of the distribution is :func:`kernels.start_distribution`; argument checks live in ``checks``,
+the state format (versions, validation, remapping) in ``state``.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from . import distributed, kernels
-from .config import AdaptiveSamplerCfg
+from . import checks, distributed, kernels
+from . import state as state_format
+from .cdf import ExactCdf
+from .config import AdaptiveSamplerCfg, FrozenAdaptiveSamplerCfg
 from .layout import MotionLayout
+from .state import STATE_VERSION, LoadReport
 
-STATE_VERSION = 1
-"""Version of :meth:`AdaptiveSampler.state_dict`; loading a newer one fails."""
+__all__ = ["STATE_VERSION", "AdaptiveSampler", "LoadReport"]
 
 # Renormalise the lazily decayed accumulators before their weights (1 - alpha)^-n pass this bound.
 _MAX_LAZY_WEIGHT = 2.0**20
-
-_STAT_KEYS = ("failures", "visits", "pending_failures", "pending_visit_diff")
-_DIFF_KEYS = ("pending_visit_diff",)
-
-
-@dataclass
-class LoadReport:
-    """What :meth:`AdaptiveSampler.load_state_dict` did with each motion."""
-
-    kept: list[str] = field(default_factory=list)
-    """Motions whose statistics were restored."""
-    added: list[str] = field(default_factory=list)
-    """Motions of this library that the state did not have (or had with other frames/fps): they start from priors."""
-    dropped: list[str] = field(default_factory=list)
-    """Motions of the state that this library does not have (or has changed): their statistics were discarded."""
-
-    @property
-    def exact(self) -> bool:
-        """True when the whole state was restored as saved."""
-        return not self.added and not self.dropped
+# With statistic="count" the visits feed only coverage and tables: a rebuild leaves them pending (a serial prefix
+# sum less), but merges them at least every this many rebuilds, so the float64 residue of cancelled difference
+# entries stays far below the 0.5 that marks a bin visited.
+_MAX_DEFERRED_VISIT_MERGES = 64
+# Libraries of at most this many frames in all map frames to slots through one table lookup.
+_FRAME_TABLE_MAX_FRAMES = 1 << 16
 
 
 class AdaptiveSampler:
     """Failure-driven sampler of episode start points over a library of motions.
 
     Per environment step: :meth:`record` the segments that ended, :meth:`sample` starts for the environments that
-    reset, then :meth:`step` once. The distribution over the flat (motion x bin) table is rebuilt every
-    ``cfg.rebuild_every`` steps::
+    reset, then :meth:`step` once. Every ``cfg.rebuild_every`` steps the distribution over the flat (motion x bin)
+    table is rebuilt from the failure statistics by :func:`kernels.start_distribution`, where the formula is.
 
-        score_b = rate_b = (F_b + r0 * n0) / (N_b + n0)      (statistic "rate")  or  alpha * F_b   ("count")
-        s_b     = sum_u gamma^u * score_{min(b + u, last bin of b's clip)} / sum_u gamma^u
-        s_b     = p_prior_b * s_b                             (rate only: the prior tilted by the failure rate)
-        p_fail  = s / sum(s)
-        p       = (1 - lambda) * p_fail + lambda * p_prior
-
-    With ``"rate"`` the failure part is the prior conditioned on failing, so with equal rates ``p`` is the prior.
-
-    ``F`` and ``N`` are exponentially decayed sums of failures and visits (decay ``1 - ema_alpha`` per step), kept
-    as lazily decayed accumulators so recording costs O(events), not O(bins).
+    The statistics ``F`` (failures) and ``N`` (visits) are exponentially decayed sums (decay ``1 - ema_alpha`` per
+    step), kept as lazily decayed accumulators so recording costs O(events), not O(bins).
 
     Args:
         cfg: The configuration (checked again here: command-line overrides skip ``__post_init__``).
@@ -80,8 +64,11 @@ class AdaptiveSampler:
         if not isinstance(cfg, AdaptiveSamplerCfg):
             raise TypeError(f"cfg must be an AdaptiveSamplerCfg, got {type(cfg).__name__}")
         cfg.check()
-        self.cfg = cfg
-        self.device = _normalise_device(device)
+        # a read-only copy: the caller may edit or reuse its config without changing this sampler
+        cfg = FrozenAdaptiveSamplerCfg.of(cfg)
+        self.cfg: AdaptiveSamplerCfg = cfg
+        """This sampler's configuration (a read-only copy of the one it was built with)."""
+        self.device = checks.normalise_device(device)
         self.layout = MotionLayout(
             num_frames,
             fps,
@@ -113,8 +100,6 @@ class AdaptiveSampler:
             additive = (cfg.additive_uniform_ratio / lay.bins_per_motion.double())[lay.bin_motion].float()
             self._additive = self._to_slots(additive)
             self._taps = kernels.exponential_taps(cfg.kernel_size, cfg.kernel_decay)
-            self._slot_start_frame = self._to_slots(lay.bin_start_frame)
-            self._slot_num_frames = self._to_slots(lay.bin_num_frames, fill=1)
             self._last_real_slot = num_slots - slots.pad - 1
             self._clip_last_slot = slots.slot_offsets[1:] - 1
             # work buffers of the rebuild: fresh multi-MB temporaries would cost page faults every rebuild
@@ -132,7 +117,22 @@ class AdaptiveSampler:
             self._pending_totals = self._pending[2 * num_slots :]
             self._visited = torch.zeros(num_slots, dtype=torch.bool, device=dev)
             self._probs = torch.zeros(num_slots, dtype=torch.float32, device=dev)
-            self._cdf = torch.zeros(num_slots, dtype=torch.float64, device=dev)
+            # the lazy weight of the events recorded next, on the device: a captured record() reads it, not a
+            # constant baked into the graph
+            self._record_weight = torch.ones((), dtype=torch.float64, device=dev)
+            self._use_cdf(ExactCdf(num_slots, dev))
+            # visits are needed by the rate statistic at every rebuild; "count" reads them only for coverage/tables
+            self._defer_visits = cfg.statistic == "count"
+            self._deferred_merges = 0
+            # small libraries: local frame -> slot by one lookup in a table over all frames (same map as
+            # local_bins_of); a single motion needs no frame offset either
+            self._frame_slot: torch.Tensor | None = None
+            if int(lay.frame_offsets[-1]) <= _FRAME_TABLE_MAX_FRAMES:
+                frame_motion = torch.repeat_interleave(torch.arange(num_motions, device=dev), lay.num_frames.to(dev))
+                local = torch.arange(frame_motion.numel(), device=dev) - lay.frame_offsets[frame_motion]
+                self._frame_slot = slots.slot_offsets[frame_motion] + lay.local_bins_of(frame_motion, local)
+            self._single_motion = num_motions == 1
+            self._record_cache: dict[int, tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]] = {}
             self._generator = torch.Generator(device=dev)
         seed = cfg.seed if cfg.seed is not None else int(torch.randint(0, 2**62, (1,)))
         self._generator.manual_seed(seed)
@@ -140,6 +140,7 @@ class AdaptiveSampler:
         self._t0 = 0  # step at which the lazy accumulators were last folded
         self._steps_since_rebuild = 0
         self.training = True
+        self._update_record_weight()
         self.rebuild()
 
     # ------------------------------------------------------------------ public API
@@ -176,7 +177,7 @@ class AdaptiveSampler:
 
     def train(self, mode: bool = True) -> AdaptiveSampler:
         """Training mode: adaptive starts, statistics updated."""
-        self.training = bool(mode)
+        self.training = checks.check_bool("mode", mode)
         return self
 
     def eval(self) -> AdaptiveSampler:
@@ -201,48 +202,64 @@ class AdaptiveSampler:
             end_frames: Local frame where it ended (``>= start_frames``). Shape: (E,), integer.
             failed: Whether it failed: bool, or a float in [0, 1] for a soft failure. Shape: (E,).
         """
-        num = self._check_index("motion_ids", motion_ids)
-        for name, t in (("start_frames", start_frames), ("end_frames", end_frames)):
-            if self._check_index(name, t) != num:
-                raise ValueError(f"{name} must have the length of motion_ids ({num}), got {t.shape[0]}")
-        self._check_tensor("failed", failed)
-        if failed.dtype != torch.bool and not failed.is_floating_point():
-            raise TypeError(f"failed must be a bool or floating tensor, got dtype {failed.dtype}")
-        if failed.shape[0] != num:
-            raise ValueError(f"failed must have the length of motion_ids ({num}), got {failed.shape[0]}")
-        if self.cfg.validate_args and num > 0 and self._any_bad_segment(motion_ids, start_frames, end_frames, failed):
-            # one host sync above; the checks below name what is wrong
-            self._check_motion_ids(motion_ids)
-            self._check_frames("start_frames", motion_ids, start_frames)
-            self._check_frames("end_frames", motion_ids, end_frames)
-            if bool((end_frames < start_frames).any()):
-                i = int((end_frames < start_frames).nonzero()[0, 0])
-                raise ValueError(
-                    f"end_frames must be >= start_frames, got end_frames[{i}]={int(end_frames[i])} < "
-                    f"start_frames[{i}]={int(start_frames[i])}"
-                )
-            if failed.is_floating_point():
-                bad = ~((failed >= 0) & (failed <= 1))  # also catches NaN
-                if bool(bad.any()):
-                    i = int(bad.nonzero()[0, 0])
-                    raise ValueError(f"failed must be in [0, 1] (not NaN), got failed[{i}]={float(failed[i])}")
+        num = checks.check_record(
+            self.layout, self.device, self.cfg.validate_args, motion_ids, start_frames, end_frames, failed
+        )
+        failed = failed.detach()  # a soft failure may come from a graph; statistics never join one
         if not self.training or num == 0:
             return
 
         lay = self.layout
         motion_ids = motion_ids.long()
         frames = torch.stack((start_frames, end_frames)).long()
-        start_slots, end_slots = self._slots.slot_offsets[motion_ids] + lay.local_bins_of(motion_ids, frames)
-        weight = self._lazy_weight(self._clock + 1)
+        if not self.cfg.validate_args:
+            # unchecked values: clamp them into range, so every index is valid before anything is written (wrong
+            # values give wrong statistics, never a half-applied record)
+            motion_ids = motion_ids.clamp(0, lay.num_motions - 1)
+            frames = torch.minimum(frames.clamp_min(0), lay.num_frames[motion_ids] - 1)
+        slots = self._slots_of(motion_ids, frames)
+        start_slots, end_slots = slots
+        weight = self._record_weight
         fail = failed.to(torch.float64) * weight
-        last = end_slots if self.cfg.attribution == "failure" else start_slots
-        self._pending_failures.index_add_(0, last, fail)
-        # visits: +w on the first bin of the segment, -w after its last (a difference array; the slot after a
-        # clip's last bin is its own spare slot, so clips stay separate)
-        ones = torch.full((num,), weight, dtype=torch.float64, device=self.device)
-        self._pending_visit_diff.index_add_(0, torch.cat((start_slots, last + 1)), torch.cat((ones, -ones)))
-        self._pending_totals[0].add_(num * weight)
-        self._pending_totals[1].add_(fail.sum())
+        if self.cfg.attribution == "failure":
+            last = end_slots
+        else:
+            last = start_slots
+            slots = torch.stack((start_slots, last))
+        # One index_add_ into the flat pending buffer (failures | visit differences | totals): the failure at the
+        # last bin; visits as a difference array, +w on the segment's first bin and -w after its last (the slot
+        # after a clip's last bin is its own spare slot, so clips stay separate); the totals [segments, failures].
+        index_tail, signs = self._record_constants(num)
+        index = torch.cat((last, (slots + index_tail[0]).view(-1), index_tail[1]))
+        signed = signs * weight
+        self._pending.index_add_(0, index, torch.cat((fail, signed, signed[:num], fail)))
+
+    def _record_constants(self, num: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Index offsets and signs of :meth:`record`'s index_add_ for ``num`` segments (cached per ``num``).
+
+        Returns ``(index_tail, signs)``: ``index_tail[0]`` (2, 1) offsets of the visit entries, ``index_tail[1]``
+        the totals' entries (2 E,); ``signs`` +1 for the E first visit entries, -1 for the E closing ones (2 E,).
+        """
+        cached = self._record_cache.get(num)
+        if cached is None:
+            num_slots = self._slots.num_slots
+            dev = self.device
+            offsets = torch.tensor([[num_slots], [num_slots + 1]], dtype=torch.int64, device=dev)
+            totals = torch.arange(2 * num_slots, 2 * num_slots + 2, device=dev).repeat_interleave(num)
+            signs = torch.ones(2 * num, dtype=torch.float64, device=dev)
+            signs[num:] = -1.0
+            if len(self._record_cache) >= 16:  # a bounded cache: callers with ever-changing E pay a rebuild
+                self._record_cache.clear()
+            cached = self._record_cache[num] = ((offsets, totals), signs)
+        return cached
+
+    def _slots_of(self, motion_ids: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """The slot of each (motion, local frame); inputs are assumed valid. Shape: (k, E) -> (k, E)."""
+        if self._frame_slot is None:
+            return self._slots.slot_offsets[motion_ids] + self.layout.local_bins_of(motion_ids, frames)
+        if not self._single_motion:
+            frames = frames + torch.index_select(self.layout.frame_offsets, 0, motion_ids)
+        return torch.index_select(self._frame_slot, 0, frames.reshape(-1)).view(frames.shape)
 
     def sample(
         self, num: int | None = None, *, motion_ids: torch.Tensor | None = None
@@ -259,14 +276,16 @@ class AdaptiveSampler:
         """
         if (num is None) == (motion_ids is None):
             raise ValueError("sample() needs exactly one of num and motion_ids")
-        if motion_ids is not None:
-            num = self._check_index("motion_ids", motion_ids)
-            if self.cfg.validate_args and num > 0:
-                self._check_motion_ids(motion_ids)
-            motion_ids = motion_ids.long()
-        elif isinstance(num, bool) or not isinstance(num, int) or num < 0:
-            raise ValueError(f"num must be an int >= 0, got {num!r}")
         lay = self.layout
+        if motion_ids is not None:
+            num = checks.check_index("motion_ids", motion_ids, self.device)
+            if self.cfg.validate_args and num > 0:
+                checks.check_motion_ids(lay, motion_ids)
+            motion_ids = motion_ids.long()
+            if not self.cfg.validate_args:
+                motion_ids = motion_ids.clamp(0, lay.num_motions - 1)  # unchecked: keep every index valid
+        else:
+            num = checks.check_num(num)
         gen = self._generator
         u, r = torch.rand((2, num), dtype=torch.float64, device=self.device, generator=gen)  # bin, frame in bin
 
@@ -281,18 +300,26 @@ class AdaptiveSampler:
 
         cdf = self._cdf
         if motion_ids is None:
-            slots = torch.searchsorted(cdf, u.mul_(cdf[-1]), right=True).clamp_max_(self._last_real_slot)
+            slots = cdf.search(u.mul_(self._cdf_total))
         else:
             first = self._slots.slot_offsets[motion_ids]
             last = first + lay.bins_per_motion[motion_ids] - 1
-            low = torch.where(first > 0, cdf[(first - 1).clamp_min(0)], torch.zeros_like(u))
-            slots = kernels.draw_bins(cdf, low, cdf[last], u)
+            low = torch.where(first > 0, cdf.at((first - 1).clamp_min(0)), torch.zeros_like(u))
+            high = cdf.at(last)
+            # inverse CDF restricted to the motion's slots: u = low + U * (high - low)
+            slots = cdf.search(low + u * (high - low))
             slots = torch.minimum(torch.maximum(slots, first), last)
         # index_select: several times faster than t[idx] on the CPU for large tables
-        width = torch.index_select(self._slot_num_frames, 0, slots)
+        width = torch.index_select(self._draw_num_frames, 0, slots)
         offset = torch.minimum((r * width).long(), width - 1)
-        motion = torch.index_select(self._slots.slot_motion, 0, slots)
-        return motion, torch.index_select(self._slot_start_frame, 0, slots).add_(offset)
+        motion = torch.index_select(self._draw_motion, 0, slots)
+        frames = torch.index_select(self._draw_start_frame, 0, slots).add_(offset)
+        if motion_ids is not None:
+            # a motion without probability mass: start from its prior (uniform in time), decided on the device
+            num_frames = lay.num_frames[motion_ids]
+            uniform = torch.minimum((r * num_frames).long(), num_frames - 1)
+            frames = torch.where(high > low, frames, uniform)
+        return motion, frames
 
     def step(self) -> None:
         """Advance one environment step; rebuild the distribution every ``cfg.rebuild_every`` steps.
@@ -308,6 +335,7 @@ class AdaptiveSampler:
             self.rebuild()
         if self._lazy_weight(self._clock + 1) > _MAX_LAZY_WEIGHT:
             self._renormalise()
+        self._update_record_weight()
 
     def rebuild(self) -> None:
         """Merge what was recorded (after :meth:`sync` across ranks) and rebuild the distribution now. O(bins).
@@ -315,7 +343,7 @@ class AdaptiveSampler:
         In a multi-process run this is a collective: call it on every rank.
         """
         self.sync()
-        self._merge()
+        self._merge(visits=not self._defer_visits or self._deferred_merges >= _MAX_DEFERRED_VISIT_MERGES)
         self._update_distribution()
         self._steps_since_rebuild = 0
 
@@ -337,8 +365,14 @@ class AdaptiveSampler:
 
         Keys: ``entropy`` (H(p) / ln B), ``effective_num_bins`` (1 / sum p^2), ``effective_bin_fraction``,
         ``top1_prob``, ``top1_motion``, ``top1_bin``, ``max_over_uniform`` (max p * B), ``max_over_prior``,
-        ``concentrated_bin_fraction`` (p > 10 / B), ``max_motion_mass``, ``coverage`` (share of bins ever visited,
-        as of the last rebuild), ``mean_failure_rate`` (smoothed share of segments that failed), ``num_bins``.
+        ``concentrated_bin_fraction`` (p > 10 / B), ``max_motion_mass``, ``coverage`` (share of bins ever visited),
+        ``mean_failure_rate`` (smoothed share of segments that failed), ``num_bins``.
+
+        When they update: the distribution metrics describe ``p`` as of the last rebuild (every
+        ``cfg.rebuild_every`` steps, or :meth:`rebuild`); ``coverage`` counts visits merged by then (a rebuild, a
+        :meth:`sync` or an internal renormalisation), so it reads 0 after the first ``record`` + ``step`` until the
+        first rebuild, except with ``statistic="count"``, whose rebuilds leave visits pending and which counts this
+        rank's pending visits too; ``mean_failure_rate`` includes every segment recorded so far.
         """
         p = self.probabilities.double()
         prior = self.prior.double()
@@ -356,7 +390,7 @@ class AdaptiveSampler:
                 (p / prior.clamp_min(1e-300)).max(),
                 (p > 10.0 / num_bins).double().mean(),
                 self.layout.segment_sum(p).max(),
-                self._visited.double().sum() / num_bins,
+                self._visited_now()[self._slots.slot_of_bin].double().sum() / num_bins,
                 totals[1] / totals[0].clamp_min(1e-300),
             )
         ).tolist()
@@ -382,11 +416,13 @@ class AdaptiveSampler:
         """Per-(motion, bin) tables for plots, NaN-padded to (M, max_bins), as of the last rebuild.
 
         Keys: ``probability``, ``prior``, ``failure_rate`` (smoothed rate with prior), ``failures`` and ``visits``
-        (decayed sums), and ``motion_mass`` (probability per motion, shape (M,)).
+        (decayed sums; with ``statistic="count"`` the visits include those still pending), and ``motion_mass``
+        (probability per motion, shape (M,)).
         """
         real = self._slots.slot_of_bin
         decay = self._decay()
-        failures, visits = self._failures[real] * decay, self._visits[real] * decay
+        visits = self._visits + self._pending_visits() if self._defer_visits else self._visits
+        failures, visits = self._failures[real] * decay, visits[real] * decay
         rate = kernels.failure_rate(failures, visits, self.cfg.rate_prior, self.cfg.rate_prior_visits)
         probs = self.probabilities
         pad = self.layout.to_padded
@@ -404,32 +440,31 @@ class AdaptiveSampler:
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: statistics, distribution, clock and generator state.
 
-        Holds only tensors and plain values (``torch.load(weights_only=True)`` reads it back). Keys: ``version``,
-        ``config``, ``layout`` (motion_names, num_frames, fps, bins_per_motion, bin_duration_s, bin_layout),
-        ``clock``, ``t0``, ``steps_since_rebuild``, ``training``, ``failures``/``visits`` (merged, per bin, shape (B,)),
-        ``pending_failures`` (B,) and ``pending_visit_diff`` (recorded since the last merge; visits as one difference
-        array per clip, its B_m bins then a closing entry, shape (B + M,)), all weighted relative to step ``t0``
-        (value now = saved * (1 - alpha)^(clock - t0)), ``totals`` and
-        ``pending_totals`` ([segments, failures]), ``visited``, ``probabilities``, ``generator_state``.
+        Holds only tensors and plain values (``torch.load(weights_only=True)`` reads it back); the keys, shapes and
+        versions are described in :mod:`adaptive_sampling.state`.
         """
         real, diff = self._slots.slot_of_bin, self._slots.diff_slots
-        layout = self.layout.signature()
-        layout.update(bin_duration_s=self.layout.bin_duration_s, bin_layout=self.layout.bin_layout)
+        visits, visited, visit_diff = self._visits, self._visited, self._pending_visit_diff
+        if self._defer_visits and not distributed.is_active():
+            # saved as if merged, so the state does not depend on when the deferred visits were last merged (with
+            # several ranks they stay pending: the next sync sums them over the ranks)
+            pending = self._pending_visits()
+            visits, visited, visit_diff = visits + pending, visited | (pending > 0.5), torch.zeros_like(visit_diff)
         return {
             "version": STATE_VERSION,
             "config": self.cfg.to_dict(),
-            "layout": layout,
+            "layout": state_format.layout_state(self.layout),
             "clock": self._clock,
             "t0": self._t0,
             "steps_since_rebuild": self._steps_since_rebuild,
             "training": self.training,
             "failures": self._failures[real].cpu(),
-            "visits": self._visits[real].cpu(),
+            "visits": visits[real].cpu(),
             "pending_failures": self._pending_failures[real].cpu(),
-            "pending_visit_diff": self._pending_visit_diff[diff].cpu(),
+            "pending_visit_diff": visit_diff[diff].cpu(),
             "totals": self._totals.clone().cpu(),
             "pending_totals": self._pending_totals.clone().cpu(),
-            "visited": self._visited[real].cpu(),
+            "visited": visited[real].cpu(),
             "probabilities": self._probs[real].cpu(),
             "generator_state": self._generator.get_state(),
         }
@@ -446,18 +481,16 @@ class AdaptiveSampler:
         Returns:
             What was kept, added and dropped.
         """
-        saved = _validated_state(state)
-        lay = saved["layout"]
-        here = self.layout.signature()
-        same_grid = lay["bin_duration_s"] == self.layout.bin_duration_s and lay["bin_layout"] == self.layout.bin_layout
-        exact = same_grid and all(lay[k] == here[k] for k in here)
+        checks.check_bool("remap", remap)
+        saved = state_format.validated_state(state)
+        exact, same_grid = state_format.match_layout(saved["layout"], self.layout)
         if not exact and not remap:
             raise ValueError(
-                "state_dict was saved for a different motion library: " + _describe_difference(lay, here, same_grid)
+                "state_dict was saved for a different motion library: "
+                + state_format.describe_difference(saved["layout"], self.layout, same_grid)
             )
 
         # stage every new value before touching the sampler
-        report = LoadReport()
         gen = torch.Generator(device=self.device)
         try:
             gen.set_state(saved["generator_state"])
@@ -466,24 +499,25 @@ class AdaptiveSampler:
                 f"state_dict['generator_state'] does not fit a generator on {self.device}: {err}"
             ) from None
         dev = self.device
-        if exact:
-            report.kept = list(self.layout.motion_names)
-            staged = {k: saved[k].to(dev) for k in (*_STAT_KEYS, "visited", "probabilities")}
-        else:
-            staged, report = self._remap_stats(saved, same_grid)
+        staged, report = state_format.staged_statistics(saved, self.layout, exact, same_grid, dev)
         new_probs = staged.pop("probabilities", None)
-        if not _same_config(saved["config"], self.cfg):
+        if not state_format.same_config(saved["config"], self.cfg):
             new_probs = None  # the distribution follows this sampler's configuration
         real, diff = self._slots.slot_of_bin, self._slots.diff_slots
         for key in staged:
-            staged[key] = self._to_slots(staged[key], index=diff if key in _DIFF_KEYS else real)
-        totals, pending_totals = saved["totals"].to(dev), saved["pending_totals"].to(dev)
+            staged[key] = self._to_slots(staged[key], index=diff if key in state_format.DIFF_KEYS else real)
+        # copies: the staged values are rescaled in place below, and the argument is never modified
+        totals = saved["totals"].to(dev, torch.float64, copy=True)
+        pending_totals = saved["pending_totals"].to(dev, torch.float64, copy=True)
         clock, t0 = saved["clock"], saved["t0"]
         saved_alpha = saved["config"].get("ema_alpha", self.cfg.ema_alpha)
-        if saved_alpha != self.cfg.ema_alpha:
-            # the saved accumulators are relative to step t0 under the saved alpha: take their values now
+        # log of the lazy weight (1 - alpha)^-(clock + 1 - t0) the next event would get under the saved alpha
+        log_weight = 0.0 if saved_alpha == 0.0 else -(clock + 1 - t0) * math.log1p(-saved_alpha)
+        if saved_alpha != self.cfg.ema_alpha or log_weight > math.log(_MAX_LAZY_WEIGHT):
+            # the saved accumulators are relative to step t0 under the saved alpha: take their values now (also
+            # when t0 lies so far back that the lazy weights would overflow; this sampler never saves such a state)
             decay = (1.0 - saved_alpha) ** (clock - t0)
-            for t in (*(staged[k] for k in _STAT_KEYS), totals, pending_totals):
+            for t in (*(staged[k] for k in state_format.STAT_KEYS), totals, pending_totals):
                 t.mul_(decay)
             t0 = clock
 
@@ -499,9 +533,10 @@ class AdaptiveSampler:
         self._steps_since_rebuild = saved["steps_since_rebuild"]
         self.training = saved["training"]
         self._generator.set_state(gen.get_state())
+        self._update_record_weight()
         if new_probs is not None:
             self._probs.copy_(self._to_slots(new_probs.float()))
-            torch.cumsum(self._probs, 0, dtype=torch.float64, out=self._cdf)
+            self._cdf.build(self._probs)
         else:
             self._update_distribution()
         return report
@@ -511,7 +546,7 @@ class AdaptiveSampler:
         cls, state: dict[str, Any], *, device: torch.device | str | None = None, **cfg_overrides: Any
     ) -> AdaptiveSampler:
         """Build a sampler with the saved configuration and library, then load the state (for plots and tools)."""
-        saved = _validated_state(state)
+        saved = state_format.validated_state(state)
         cfg = AdaptiveSamplerCfg.from_dict({**saved["config"], **cfg_overrides})
         lay = saved["layout"]
         if cfg.prior == "weights":
@@ -527,27 +562,66 @@ class AdaptiveSampler:
         alpha = self.cfg.ema_alpha
         return 1.0 if alpha == 0.0 else (1.0 - alpha) ** -(step - self._t0)
 
+    def _use_cdf(self, cdf: ExactCdf) -> None:
+        """Draw through ``cdf`` (built at the next rebuild), with the per-slot tables of a draw sized for it."""
+        self._cdf = cdf
+        self._cdf_total = cdf.total  # a view, made once
+        # per-slot tables of a draw, extended past the last slot with the last real slot's entries: a search that
+        # ends past the table (a value at the total) needs no clamp
+        tail = cdf.grid.numel() + 1 - self._slots.num_slots
+        last_real = torch.full((tail,), self._last_real_slot, dtype=torch.int64, device=self.device)
+        self._draw_motion = torch.cat((self._slots.slot_motion, self._slots.slot_motion[last_real]))
+        start_frame = self._to_slots(self.layout.bin_start_frame)
+        num_frames = self._to_slots(self.layout.bin_num_frames, fill=1)
+        self._draw_start_frame = torch.cat((start_frame, start_frame[last_real]))
+        self._draw_num_frames = torch.cat((num_frames, num_frames[last_real]))
+
+    def _update_record_weight(self) -> None:
+        """Set the weight of the next step's events, ``(1 - alpha)^-(clock + 1 - t0)`` (a no-op when it is 1)."""
+        if self.cfg.ema_alpha > 0.0:
+            self._record_weight.fill_(self._lazy_weight(self._clock + 1))
+
     def _to_slots(self, values: torch.Tensor, index: torch.Tensor | None = None, fill: float = 0) -> torch.Tensor:
         """Scatter per-bin values (or per-clip difference entries with ``index=diff_slots``) into slot space."""
         index = self._slots.slot_of_bin if index is None else index
         out = torch.full((self._slots.num_slots,), fill, dtype=values.dtype, device=values.device)
         return out.index_copy_(0, index, values)
 
-    def _merge(self) -> None:
-        """Add what was recorded since the last merge to the statistics. O(bins)."""
+    def _merge(self, visits: bool = True) -> None:
+        """Add what was recorded since the last merge to the statistics. O(bins).
+
+        Args:
+            visits: Also merge the visits; without, they stay pending (a difference array; see ``_defer_visits``).
+        """
+        if visits:
+            pending_visits = self._pending_visits(out=self._work64[0], work=self._work64[1])
+            self._visited.logical_or_(torch.gt(pending_visits, 0.5, out=self._work_bool))  # a visit weighs >= 1
+            self._visits.add_(pending_visits)
+            self._deferred_merges = 0
+        self._failures.add_(self._pending_failures)
+        self._totals.add_(self._pending_totals)
+        if visits:
+            self._pending.zero_()
+        else:
+            self._pending_failures.zero_()
+            self._pending_totals.zero_()
+            self._deferred_merges += 1
+
+    def _pending_visits(self, out: torch.Tensor | None = None, work: torch.Tensor | None = None) -> torch.Tensor:
+        """The visits recorded since the last merge, per slot (float64), from their difference array. O(bins)."""
         # Visits are the running sum of the difference array inside each clip. Entries of different lazy weights
         # do not cancel exactly, so the sum restarts from the previous clip's end (no residue carries into other
         # clips) and is clamped at 0 (no residue below 0 after a segment's end).
-        running = torch.cumsum(self._pending_visit_diff, 0, out=self._work64[0])
+        running = torch.cumsum(self._pending_visit_diff, 0, out=out)
         clip_end = running[self._clip_last_slot]
         base = torch.cat((clip_end.new_zeros(1), clip_end[:-1]))
-        pending_visits = running.sub_(torch.index_select(base, 0, self._slots.slot_motion, out=self._work64[1]))
-        pending_visits.clamp_min_(0.0)
-        self._visited.logical_or_(torch.gt(pending_visits, 0.5, out=self._work_bool))  # a pending visit weighs >= 1
-        self._failures.add_(self._pending_failures)
-        self._visits.add_(pending_visits)
-        self._totals.add_(self._pending_totals)
-        self._pending.zero_()
+        return running.sub_(torch.index_select(base, 0, self._slots.slot_motion, out=work)).clamp_min_(0.0)
+
+    def _visited_now(self) -> torch.Tensor:
+        """Which slots were ever visited: merged visits, and with deferred visits the pending ones too. Shape: (S,)."""
+        if not self._defer_visits:
+            return self._visited
+        return self._visited | (self._pending_visits() > 0.5)
 
     def _renormalise(self) -> None:
         """Apply the decay since step ``t0`` to the accumulators, so lazy weights restart at 1. O(bins)."""
@@ -564,40 +638,21 @@ class AdaptiveSampler:
         return 1.0 / self._lazy_weight(self._clock)
 
     def _update_distribution(self) -> None:
-        """Recompute the distribution and its CDF from the merged statistics, in place. O(bins)."""
-        cfg = self.cfg
-        decay = self._decay()
-        score, work, smoothed = self._work32
-        if cfg.statistic == "rate":
-            # (F d + r0 n0) / (N d + n0) with the decay d applied through the prior: one pass fewer
-            kernels.failure_rate(
-                self._failures, self._visits, cfg.rate_prior, cfg.rate_prior_visits / decay, out=score, work=work
-            )
-        else:
-            score.copy_(self._failures).mul_(decay * cfg.ema_alpha if cfg.ema_alpha > 0 else decay)
-        if cfg.additive_uniform_ratio > 0:
-            score.add_(self._additive)
-        kernels.lookahead_smooth(score, self._taps, self._slots, out=smoothed)
-        if cfg.statistic == "rate":
-            # a rate is a probability per start: tilt the prior by it, so with equal rates p_fail is the prior (and a
-            # partial last bin gets its share of starts in proportion to its length, as in the prior)
-            smoothed.mul_(self._prior)
-        total = smoothed.sum()
-        p_fail = smoothed.div_(total.clamp_min(torch.finfo(smoothed.dtype).tiny))
-        # without any failure score (all zero) p_fail is the prior: decided on the device, no host sync
-        no_score = (total <= 0).to(p_fail.dtype)
-        if cfg.max_motion_share < 1.0:
-            p_fail = kernels.cap_motion_share(
-                torch.lerp(p_fail, self._prior, no_score),
-                self._slots.slot_motion,
-                self.layout.num_motions,
-                cfg.max_motion_share,
-            )
-            weight = p_fail.new_tensor(cfg.uniform_ratio)
-        else:  # the fallback folded into the mixture: one pass fewer
-            weight = torch.lerp(p_fail.new_tensor(cfg.uniform_ratio), p_fail.new_tensor(1.0), no_score)
-        torch.lerp(p_fail, self._prior, weight, out=self._probs)
-        torch.cumsum(self._probs, 0, dtype=torch.float64, out=self._cdf)
+        """Recompute the distribution (:func:`kernels.start_distribution`) and its CDF in place. O(bins)."""
+        kernels.start_distribution(
+            self.cfg,
+            self._failures,
+            self._visits,
+            self._decay(),
+            self._prior,
+            self._additive,
+            self._taps,
+            self._slots,
+            self.layout.num_motions,
+            out=self._probs,
+            work=self._work32,
+        )
+        self._cdf.build(self._probs)
 
     def _motion_prior_weights(self, motion_weights: Sequence[float] | torch.Tensor | None) -> torch.Tensor:
         lay = self.layout
@@ -611,235 +666,5 @@ class AdaptiveSampler:
         else:
             if motion_weights is None:
                 raise ValueError("AdaptiveSamplerCfg.prior='weights' needs motion_weights, got None")
-            w = torch.as_tensor(motion_weights, dtype=torch.float64).to(self.device)
-            if w.shape != (lay.num_motions,):
-                raise ValueError(f"motion_weights must have shape ({lay.num_motions},), got {tuple(w.shape)}")
-            if not bool(torch.isfinite(w).all()) or bool((w < 0).any()) or float(w.sum()) <= 0:
-                raise ValueError(f"motion_weights must be finite, >= 0 and not all 0, got {w.tolist()[:8]}")
+            w = checks.motion_weights(motion_weights, lay.num_motions).to(self.device)
         return w / w.sum()
-
-    def _check_tensor(self, name: str, t: Any) -> None:
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if t.dim() != 1:
-            raise ValueError(f"{name} must be 1-D, got shape {tuple(t.shape)}")
-        if t.device != self.device:
-            raise ValueError(f"{name} must be on the sampler's device {self.device}, got {t.device}")
-
-    def _check_index(self, name: str, t: Any) -> int:
-        self._check_tensor(name, t)
-        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-            raise TypeError(f"{name} must be an integer tensor, got dtype {t.dtype}")
-        return t.shape[0]
-
-    def _any_bad_segment(
-        self, motion_ids: torch.Tensor, start_frames: torch.Tensor, end_frames: torch.Tensor, failed: torch.Tensor
-    ) -> bool:
-        """Whether any value of a record() call is out of range (one host sync)."""
-        bad = (motion_ids < 0) | (motion_ids >= self.layout.num_motions)
-        limit = self.layout.num_frames[motion_ids.clamp(0, self.layout.num_motions - 1).long()]
-        bad |= (start_frames < 0) | (end_frames < start_frames) | (end_frames >= limit)
-        if failed.is_floating_point():
-            bad |= ~((failed >= 0) & (failed <= 1))
-        return bool(bad.any())
-
-    def _check_motion_ids(self, motion_ids: torch.Tensor) -> None:
-        bad = (motion_ids < 0) | (motion_ids >= self.layout.num_motions)
-        if bool(bad.any()):
-            i = int(bad.nonzero()[0, 0])
-            raise ValueError(
-                f"motion_ids must be in [0, {self.layout.num_motions}), got motion_ids[{i}]={int(motion_ids[i])}"
-            )
-
-    def _check_frames(self, name: str, motion_ids: torch.Tensor, frames: torch.Tensor) -> None:
-        limit = self.layout.num_frames[motion_ids.long()]
-        bad = (frames < 0) | (frames >= limit)
-        if bool(bad.any()):
-            i = int(bad.nonzero()[0, 0])
-            raise ValueError(
-                f"{name} must be in [0, num_frames) of their motion, got {name}[{i}]={int(frames[i])} for motion "
-                f"{int(motion_ids[i])} with {int(limit[i])} frames"
-            )
-
-    def _remap_stats(self, saved: dict[str, Any], same_grid: bool) -> tuple[dict[str, torch.Tensor], LoadReport]:
-        """Statistics of motions kept by name (same frames, fps and bins), zeros (priors) elsewhere; bin space."""
-        lay = saved["layout"]
-        here = self.layout
-        report = LoadReport()
-        old = {n: i for i, n in enumerate(lay["motion_names"])}
-        old_bins = torch.tensor(lay["bins_per_motion"], dtype=torch.int64)
-        old_offsets = torch.cat((torch.zeros(1, dtype=torch.int64), torch.cumsum(old_bins, 0)))
-        frames_here, fps_here, bins_here = here.num_frames.tolist(), here.fps.tolist(), here.bins_per_motion.tolist()
-        src, dst = [], []
-        for m, name in enumerate(here.motion_names):
-            j = old.get(name)
-            if (
-                j is not None
-                and same_grid
-                and lay["num_frames"][j] == frames_here[m]
-                and lay["fps"][j] == fps_here[m]
-                and lay["bins_per_motion"][j] == bins_here[m]
-            ):
-                report.kept.append(name)
-                src.append(j)
-                dst.append(m)
-            else:
-                report.added.append(name)
-        kept = set(report.kept)
-        report.dropped = [n for n in lay["motion_names"] if n not in kept]
-        src_m = torch.tensor(src, dtype=torch.int64)
-        dst_m = torch.tensor(dst, dtype=torch.int64)
-        counts = old_bins[src_m]
-        # bins: each kept clip's B_m entries; visit differences: its B_m + 1 entries (bins, then the closing one)
-        src_bins = _segments(old_offsets[src_m], counts)
-        dst_bins = _segments(here.bin_offsets.cpu()[dst_m], counts)
-        src_diff = _segments(old_offsets[src_m] + src_m, counts + 1)
-        dst_diff = _segments(here.bin_offsets.cpu()[dst_m] + dst_m, counts + 1)
-        staged: dict[str, torch.Tensor] = {}
-        for key in (*_STAT_KEYS, "visited"):
-            is_diff = key in _DIFF_KEYS
-            size = here.num_bins + (here.num_motions if is_diff else 0)
-            values = saved[key]
-            out = torch.zeros(size, dtype=values.dtype)
-            out[dst_diff if is_diff else dst_bins] = values[src_diff if is_diff else src_bins]
-            staged[key] = out.to(self.device)
-        return staged, report
-
-
-def _segments(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Concatenated ranges ``[starts[i], starts[i] + counts[i])``. Shape: (n,), (n,) -> (sum(counts),)."""
-    total = int(counts.sum())
-    begin = torch.repeat_interleave(starts - (torch.cumsum(counts, 0) - counts), counts)
-    return begin + torch.arange(total, dtype=torch.int64)
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _same_config(saved: dict[str, Any], cfg: AdaptiveSamplerCfg) -> bool:
-    """Whether a saved config gives the same distribution as ``cfg`` (the seed and validation do not matter)."""
-    ignore = ("seed", "validate_args")
-    here = {k: v for k, v in cfg.to_dict().items() if k not in ignore}
-    return all(saved.get(k) == v for k, v in here.items())
-
-
-def _normalise_device(device: torch.device | str | None) -> torch.device:
-    try:
-        dev = torch.device(device) if device is not None else torch.device("cpu")
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", torch.cuda.current_device())
-    return dev
-
-
-def _validated_state(state: Any) -> dict[str, Any]:
-    """Check a saved state's structure, types and values; return it (not copied, not modified)."""
-    if not isinstance(state, dict):
-        raise TypeError(f"state_dict must be a dict, got {type(state).__name__}")
-    version = state.get("version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ValueError(f"state_dict['version'] must be an int, got {version!r}")
-    if version > STATE_VERSION:
-        raise ValueError(
-            f"state_dict['version'] is {version}, newer than this library's {STATE_VERSION}; upgrade adaptive-sampling"
-        )
-    if version < 1:
-        raise ValueError(f"state_dict['version'] must be >= 1, got {version}")
-    required = (
-        "config",
-        "layout",
-        "clock",
-        "t0",
-        "steps_since_rebuild",
-        "training",
-        *_STAT_KEYS,
-        "totals",
-        "pending_totals",
-        "visited",
-        "probabilities",
-        "generator_state",
-    )
-    missing = [k for k in required if k not in state]
-    if missing:
-        raise ValueError(f"state_dict is missing keys {missing}")
-    lay = state["layout"]
-    if not isinstance(lay, dict):
-        raise ValueError(f"state_dict['layout'] must be a dict, got {type(lay).__name__}")
-    for key in ("motion_names", "num_frames", "fps", "bins_per_motion", "bin_duration_s", "bin_layout"):
-        if key not in lay:
-            raise ValueError(f"state_dict['layout'] is missing {key!r}")
-    num_motions = len(lay["motion_names"])
-    for key in ("num_frames", "fps", "bins_per_motion"):
-        if not isinstance(lay[key], (list, tuple)) or len(lay[key]) != num_motions:
-            raise ValueError(f"state_dict['layout'][{key!r}] must be a list of {num_motions} values")
-    if not all(isinstance(b, int) and b > 0 for b in lay["bins_per_motion"]):
-        raise ValueError("state_dict['layout']['bins_per_motion'] must hold positive ints")
-    if not isinstance(state["config"], dict):
-        raise ValueError(f"state_dict['config'] must be a dict, got {type(state['config']).__name__}")
-    alpha = state["config"].get("ema_alpha", 0.0)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha < 1.0:
-        raise ValueError(f"state_dict['config']['ema_alpha'] must be a number in [0, 1), got {alpha!r}")
-    for key in ("clock", "t0", "steps_since_rebuild"):
-        v = state[key]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ValueError(f"state_dict[{key!r}] must be an int >= 0, got {v!r}")
-    if state["t0"] > state["clock"]:
-        raise ValueError(f"state_dict['t0'] ({state['t0']}) must be <= state_dict['clock'] ({state['clock']})")
-    if not isinstance(state["training"], bool):
-        raise ValueError(f"state_dict['training'] must be a bool, got {state['training']!r}")
-    num_bins = sum(lay["bins_per_motion"])
-    shapes = {
-        **{k: (num_bins + num_motions,) if k in _DIFF_KEYS else (num_bins,) for k in _STAT_KEYS},
-        "visited": (num_bins,),
-        "probabilities": (num_bins,),
-        "totals": (2,),
-        "pending_totals": (2,),
-    }
-    for key, shape in shapes.items():
-        t = state[key]
-        if not isinstance(t, torch.Tensor):
-            raise ValueError(f"state_dict[{key!r}] must be a tensor, got {type(t).__name__}")
-        if tuple(t.shape) != shape:
-            raise ValueError(f"state_dict[{key!r}] must have shape {shape}, got {tuple(t.shape)}")
-        if key == "visited":
-            if t.dtype != torch.bool:
-                raise ValueError(f"state_dict['visited'] must be bool, got {t.dtype}")
-            continue
-        if not t.is_floating_point():
-            raise ValueError(f"state_dict[{key!r}] must be floating point, got {t.dtype}")
-        if not bool(torch.isfinite(t).all()) or (key not in _DIFF_KEYS and bool((t < 0).any())):
-            raise ValueError(
-                f"state_dict[{key!r}] must be finite{'' if key in _DIFF_KEYS else ' and >= 0'} (corrupt state)"
-            )
-    probs = state["probabilities"].double()
-    if abs(float(probs.sum()) - 1.0) > 1e-3:
-        raise ValueError(f"state_dict['probabilities'] must sum to 1, got {float(probs.sum())}")
-    g = state["generator_state"]
-    if not isinstance(g, torch.Tensor) or g.dtype != torch.uint8:
-        raise ValueError("state_dict['generator_state'] must be a uint8 tensor (torch.Generator.get_state())")
-    return state
-
-
-def _describe_difference(saved: dict[str, Any], here: dict[str, list], same_grid: bool) -> str:
-    parts = []
-    if not same_grid:
-        parts.append("bins differ (saved bin_duration_s/bin_layout differ from the config)")
-    old, new = saved["motion_names"], here["motion_names"]
-    removed = [n for n in old if n not in set(new)]
-    added = [n for n in new if n not in set(old)]
-    if removed:
-        parts.append(f"motions only in the state: {removed[:10]}{' ...' if len(removed) > 10 else ''}")
-    if added:
-        parts.append(f"motions only in this library: {added[:10]}{' ...' if len(added) > 10 else ''}")
-    index = {n: i for i, n in enumerate(old)}
-    changed = [
-        n
-        for m, n in enumerate(new)
-        if n in index and any(saved[k][index[n]] != here[k][m] for k in ("num_frames", "fps", "bins_per_motion"))
-    ]
-    if changed:
-        parts.append(f"motions with other frames/fps/bins: {changed[:10]}")
-    if not (removed or added or changed) and old != new:
-        parts.append("the same motions in another order")
-    return "; ".join(parts) + ". Pass remap=True to keep what matches by name."

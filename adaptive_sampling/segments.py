@@ -43,7 +43,22 @@ def segment_ends(
     Returns:
         ``(end_frames, clip_end)``: the end frames, in ``[min(start, T - 1), T - 1]`` (int64), and whether each
         segment has reached its clip's end (bool). Shape: (E,) each.
+
+    Raises:
+        TypeError: ``time_s`` is not a floating tensor, or ``start_frames`` / ``num_frames`` not integer tensors.
+        ValueError: ``start_frames``, ``time_s``, ``num_frames`` (and a tensor ``fps``) differ in shape.
     """
+    for name, value, floating in (("start_frames", start_frames, False), ("time_s", time_s, True),
+                                  ("num_frames", num_frames, False)):
+        if not isinstance(value, torch.Tensor) or value.is_floating_point() != floating or value.dtype == torch.bool:
+            kind = "a floating" if floating else "an integer"
+            got = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__
+            raise TypeError(f"{name} must be {kind} tensor, got {got}")
+    shapes = {"start_frames": start_frames.shape, "time_s": time_s.shape, "num_frames": num_frames.shape}
+    if isinstance(fps, torch.Tensor) and fps.dim() > 0:
+        shapes["fps"] = fps.shape
+    if len(set(shapes.values())) > 1:
+        raise ValueError(f"start_frames, time_s, num_frames and fps must have one shape, got {shapes}")
     position = time_s * fps
     last = num_frames.long() - 1
     clip_end = time_s >= last.to(position.dtype) / fps - END_TOLERANCE_S

@@ -185,3 +185,30 @@ class BeyondMimicStep:
         u = torch.rand(n, device=self.device, generator=self.generator)
         frames = ((bins + u) / self.num_bins * (self.num_frames - 1)).long()
         return bins, frames
+
+
+class PlainInverseCdf:
+    """The library's earlier draw, before its blocked CDF: a float64 prefix sum over every slot, one ``searchsorted``.
+
+    Built from a sampler's current distribution and tables; with a generator in the sampler's state it draws what the
+    sampler drew before (the benchmark checks the draws are identical and times both).
+    """
+
+    def __init__(self, sampler, generator: torch.Generator) -> None:
+        self.generator = generator
+        self.device = sampler.device
+        self.cdf = torch.cumsum(sampler._probs, 0, dtype=torch.float64)
+        self.last_real_slot = sampler._last_real_slot
+        self.slot_motion = sampler._slots.slot_motion
+        self.slot_start_frame = sampler._draw_start_frame
+        self.slot_num_frames = sampler._draw_num_frames
+
+    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` starts (motion ids, local frames): a bin by inverse CDF, a uniform frame inside it."""
+        u, r = torch.rand((2, n), dtype=torch.float64, device=self.device, generator=self.generator)
+        slots = torch.searchsorted(self.cdf, u.mul_(self.cdf[-1]), right=True).clamp_max_(self.last_real_slot)
+        width = torch.index_select(self.slot_num_frames, 0, slots)
+        offset = torch.minimum((r * width).long(), width - 1)
+        motion = torch.index_select(self.slot_motion, 0, slots)
+        frames = torch.index_select(self.slot_start_frame, 0, slots).add_(offset)
+        return motion, frames

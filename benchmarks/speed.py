@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.baselines import BeyondMimicStep, LoopBaseline  # noqa: E402
+from benchmarks.baselines import BeyondMimicStep, LoopBaseline, PlainInverseCdf  # noqa: E402
 from benchmarks.stats import chi_square  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -415,6 +415,7 @@ def timed_calls(
     bm_end = layout.frame_offsets.to(device)[ev.motion_ids] + ev.end_frames
     n = setup.scale.resets
     rebuild_every = cfg.rebuild_every
+    plain = PlainInverseCdf(sampler, torch.Generator(device=device).manual_seed(5))
 
     def ours_cycle() -> None:
         for _ in range(rebuild_every):
@@ -429,6 +430,7 @@ def timed_calls(
         "record": record(sampler),
         "rebuild": sampler.rebuild,
         "sample": lambda: sampler.sample(n),
+        "sample_plain_cdf": lambda: plain.sample(n),
         "step_no_rebuild": sampler_fast.step,
         "record_no_validate": record(sampler_fast),
         "sample_no_validate": lambda: sampler_fast.sample(n),
@@ -483,11 +485,67 @@ def scale_result(
             "loop_over_step_default_cfg": t["loop_step"] / amortised_default,
             "rebuild_over_bandwidth": t["rebuild"] / t["bandwidth"],
             "rebuild_over_bandwidth_cold": t["rebuild"] / t["bandwidth_cold"],
+            "plain_cdf_sample_over_sample": t["sample_plain_cdf"] / t["sample"],
             "loop_rebuild_over_rebuild": t["loop_rebuild"] / t["rebuild"],
             "cycle_over_amortised": t["cycle"] / amortised,
         },
         "correctness": check,
     }
+
+
+def draws_identical(sampler: Any, n: int, rounds: int = 4) -> dict[str, Any]:
+    """Whether the sampler's draws equal the earlier plain inverse CDF's (same generator state, ``rounds`` x ``n``)."""
+    gen = torch.Generator(device=sampler.device)
+    gen.set_state(sampler.generator.get_state())
+    plain = PlainInverseCdf(sampler, gen)
+    same = True
+    for _ in range(rounds):
+        ours, theirs = sampler.sample(n), plain.sample(n)
+        same &= bool(torch.equal(ours[0], theirs[0]) and torch.equal(ours[1], theirs[1]))
+    probs = sampler.probabilities
+    positive = probs[probs > 0]
+    return {"identical": same, "draws": rounds * n, "min_positive_prob": float(positive.min())}
+
+
+def state_bytes_per_bin(sampler: Any) -> dict[str, Any]:
+    """Bytes of every tensor the sampler holds (statistics, distribution, CDF, index tables, work buffers), per bin."""
+    seen: dict[int, int] = {}
+
+    def walk(obj: Any) -> None:
+        for value in vars(obj).values():
+            items = (
+                value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            )
+            for v in items:
+                if isinstance(v, torch.Tensor):
+                    storage = v.untyped_storage()
+                    seen[storage.data_ptr()] = storage.nbytes()
+
+    for obj in (sampler, sampler._slots, sampler._cdf, sampler.layout):
+        walk(obj)
+    total = sum(seen.values())
+    return {"bytes": total, "bytes_per_bin": total / sampler.layout.num_bins}
+
+
+def op_counts(fns: dict[str, Callable[[], Any]]) -> dict[str, int]:
+    """ATen operators dispatched by one call of each function (views and scalar reads included)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+            self.count += 1
+            return func(*args, **(kwargs or {}))
+
+    out = {}
+    for name, fn in fns.items():
+        with Count() as counter:
+            fn()
+        out[name] = counter.count
+    return out
 
 
 def run_scale(
@@ -510,6 +568,47 @@ def run_scale(
     log(f"  {scale.name}: timed in {time.perf_counter() - t0:.1f} s")
     result = scale_result(
         setup, num_bins, timings, sampler.cfg.rebuild_every, sm.AdaptiveSamplerCfg(seed=0).rebuild_every, check
+    )
+    result["state"] = state_bytes_per_bin(sampler)
+    result["draws_vs_plain_cdf"] = draws_identical(sampler, scale.resets)
+    if scale.name == "S1":
+        ev = setup.events[0]
+
+        def ours() -> None:
+            sampler.record(ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed)
+            sampler.sample(scale.resets)
+            sampler.step()
+
+        bm_end = sampler.layout.frame_offsets.to(device)[ev.motion_ids] + ev.end_frames
+        bm = BeyondMimicStep(
+            num_bins,
+            sum(setup.num_frames),
+            ema_alpha=0.001,
+            kernel_size=3,
+            kernel_decay=0.8,
+            uniform_ratio=0.1,
+            device=device,
+            generator=torch.Generator(device=device).manual_seed(0),
+        )
+        for _ in range(sampler.cfg.rebuild_every):  # land on a step without a rebuild
+            ours()
+            if sampler._steps_since_rebuild != 0:
+                break
+        result["op_counts"] = op_counts(
+            {
+                "record_sample_step": ours,
+                "rebuild": sampler.rebuild,
+                "bm_step": lambda: bm.step(bm_end, ev.failed, 4096),
+            }
+        )
+        log(
+            f"  S1 ops per step: record + sample + step {result['op_counts']['record_sample_step']} "
+            f"(+ rebuild {result['op_counts']['rebuild']} every {sampler.cfg.rebuild_every}), "
+            f"bm_step {result['op_counts']['bm_step']}"
+        )
+    log(
+        f"  {scale.name}: {result['state']['bytes_per_bin']:.0f} bytes of sampler state per bin; draws equal the "
+        f"plain inverse CDF's: {result['draws_vs_plain_cdf']['identical']}"
     )
     if args.profile:
         calls = {"record": fns["record"], "rebuild": sampler.rebuild, "sample": fns["sample"]}
@@ -612,7 +711,9 @@ LEGEND = (
     "'no checks' = validate_args=False; 'default cfg' = AdaptiveSamplerCfg() (failure rate, not the loop's count "
     "statistic); loop = per-motion Python loop, one env step; bm_step = BeyondMimic's step "
     "over all bins as one clip; bandwidth = one in-place pass over a float32 tensor of all bins (warm cache), "
-    "cold bw = the same pass out of cache; loop/step = speed-up over the loop; "
+    "cold bw = the same pass out of cache; loop/step = speed-up over the loop; plain sample/sample = speed-up of "
+    "sample over the library's earlier draw (float64 prefix sum over all slots + searchsorted), '=' when the draws "
+    "are identical; state B/bin = bytes of every tensor the sampler holds, per bin; "
     "max rel|dp| = largest relative difference between the library's and the loop's probabilities"
 )
 
@@ -634,6 +735,8 @@ def print_table(results: list[dict[str, Any]]) -> str:
         "step/bm",
         "rebuild/bw",
         "rebuild/cold bw",
+        "plain sample/sample",
+        "state B/bin",
         "max rel|dp|",
     ]
     rows = []
@@ -656,6 +759,9 @@ def print_table(results: list[dict[str, Any]]) -> str:
                 format_ratio(q["step_over_bm_step"]),
                 format_ratio(q["rebuild_over_bandwidth"]),
                 format_ratio(q["rebuild_over_bandwidth_cold"]),
+                format_ratio(q["plain_cdf_sample_over_sample"])
+                + (" =" if r["draws_vs_plain_cdf"]["identical"] else " !="),
+                f"{r['state']['bytes_per_bin']:.0f}",
                 f"{r['correctness']['max_rel_diff']:.1e}" + (" ok" if r["correctness"]["ok"] else " FAIL"),
             ]
         )
@@ -688,10 +794,18 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for s in ("S3", "S4"):
         if s in by:
             v = by[s]["ratios"]["rebuild_over_bandwidth"]
-            add(f"{s} rebuild vs one bandwidth pass", v, "<= 15x", v <= 15)
+            add(f"{s} rebuild vs one warm bandwidth pass", v, "<= 30x", v <= 30)
+            v = by[s]["ratios"]["rebuild_over_bandwidth_cold"]
+            add(f"{s} rebuild vs one cold bandwidth pass (reported)", v, "-", None)
     if "S1" in by:
         v = by["S1"]["ratios"]["step_over_bm_step"]
-        add("S1 amortised step vs bm_step", v, "<= 1.0x", v <= 1.0)
+        add("S1 amortised step vs bm_step (validate_args=True)", v, "<= 1.0x", v <= 1.0)
+        v = by["S1"]["ratios"]["step_no_validate_over_bm_step"]
+        add("S1 amortised step vs bm_step (validate_args=False, reported)", v, "-", None)
+    if "S4" in by:
+        v = by["S4"]["ratios"]["plain_cdf_sample_over_sample"]
+        same = by["S4"]["draws_vs_plain_cdf"]["identical"]
+        add("S4 sample speed-up over the plain inverse CDF, identical draws", v, ">= 2x and identical", v >= 2 and same)
     if "S4" in by and "exactness" in by["S4"]:
         e = by["S4"]["exactness"]
         add(
@@ -701,6 +815,9 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             e["chi_square_ok"] and e["tail"]["ok"],
         )
     for r in results:
+        add(
+            f"{r['scale']} draws equal the plain inverse CDF's", None, "identical", r["draws_vs_plain_cdf"]["identical"]
+        )
         add(
             f"{r['scale']} probabilities equal the loop's",
             r["correctness"]["max_rel_diff"],
@@ -780,7 +897,7 @@ def main(argv: list[str] | None = None) -> int:
     goal_rows = targets(results)
     for g in goal_rows:
         value = "-" if g["value"] is None else f"{g['value']:.3g}"
-        verdict = "met" if g["ok"] else "MISSED"
+        verdict = "reported" if g["ok"] is None else "met" if g["ok"] else "MISSED"
         print(f"target {g['target']}: {value} (goal {g['goal']}) {verdict}")
     elapsed = time.perf_counter() - start
     info["load_average_at_end"] = list(os.getloadavg())

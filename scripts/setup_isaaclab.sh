@@ -24,6 +24,8 @@ USD_EXCHANGE_VERSION="3.0.1"
 MUJOCO_USD_CONVERTER_VERSION="0.6.1"   # the only release that matches newton 1.6.1's mujoco
 RSL_RL_VERSION="5.5.1"
 
+# shellcheck source=scripts/_lib.sh
+source "$REPO/scripts/_lib.sh"
 log() { printf '[setup_isaaclab] %s\n' "$*"; }
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -31,7 +33,16 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip --disable-pip-version-check)
+# pip's resolver report on Isaac Lab's own pins (torch==2.11.0, Python 3.12, its full dependency set) is hidden: this
+# script overrides them on purpose.
+PIP_NOISE=(-e "^ERROR: pip's dependency resolver" -e '^isaaclab [0-9.]* requires ')
+pins_said=""
+say_pins() {
+    [ -n "$pins_said" ] && return 0
+    log "note: Isaac Lab $ISAACLAB_VERSION's own pins (torch==2.11.0, Python 3.12, its full dependency set) are" \
+        "overridden on purpose; pip's resolver report about them is hidden"
+    pins_said=1
+}
 
 CONSTRAINTS="$(mktemp)"
 WORK="$(mktemp -d)"
@@ -40,26 +51,7 @@ trap 'rm -rf "$CONSTRAINTS" "$WORK"' EXIT
 # pip resolve torch on its own: anything else pulls a multi-GB CUDA build.
 echo "torch==$TORCH_VERSION" > "$CONSTRAINTS"
 
-have() { "$PY" - "$@" <<'PY' 2>/dev/null
-import sys
-from importlib import metadata
-for spec in sys.argv[1:]:
-    name, _, version = spec.partition("==")
-    try:
-        found = metadata.version(name)
-    except metadata.PackageNotFoundError:
-        sys.exit(1)
-    if version and found.split("+")[0] != version:
-        sys.exit(1)
-PY
-}
-
-if have "torch==$TORCH_VERSION"; then
-    log "torch $TORCH_VERSION present"
-else
-    log "installing torch==$TORCH_VERSION (CPU)"
-    "${PIP[@]}" install "torch==$TORCH_VERSION"
-fi
+ensure_torch "$TORCH_VERSION"
 
 # An editable install made before a package had its __init__.py maps it as a namespace package (no __file__):
 # treat that as not installed.
@@ -67,18 +59,19 @@ if "$PY" -c "
 import adaptive_sampling as a, adaptive_sampling_isaaclab as b, adaptive_sampling_motions as c, adaptive_sampling_rsl_rl as d
 assert all(m.__file__ for m in (a, b, c, d)) and a.AdaptiveSampler and d.AdaptiveSamplingRunner
 " 2>/dev/null; then
-    log "adaptive-sampling present"
+    log "adaptive-sampling-rl present"
 else
-    log "installing adaptive-sampling (editable) from $REPO"
-    "${PIP[@]}" install -e "$REPO[test,rsl-rl,plot]" -c "$CONSTRAINTS"
+    log "installing adaptive-sampling-rl (editable) from $REPO"
+    pip_quiet install -e "$REPO[test,rsl-rl,plot]" -c "$CONSTRAINTS"
 fi
 
 if have "isaaclab==$ISAACLAB_VERSION"; then
     log "isaaclab $ISAACLAB_VERSION present"
 else
     log "installing isaaclab $ISAACLAB_VERSION (wheel only; its python/torch pins are ignored on purpose)"
-    "${PIP[@]}" download --no-deps --python-version 3.12 --only-binary=:all: "isaaclab==$ISAACLAB_VERSION" -d "$WORK/wheel"
-    "${PIP[@]}" install --no-deps --ignore-requires-python "$WORK"/wheel/isaaclab-"$ISAACLAB_VERSION"-*.whl
+    say_pins
+    pip_quiet download --no-deps --python-version 3.12 --only-binary=:all: "isaaclab==$ISAACLAB_VERSION" -d "$WORK/wheel"
+    pip_quiet install --no-deps --ignore-requires-python "$WORK"/wheel/isaaclab-"$ISAACLAB_VERSION"-*.whl
 fi
 
 DEPS=(
@@ -92,9 +85,10 @@ if have "warp-lang==$WARP_VERSION" "newton==$NEWTON_VERSION" "usd-exchange==$USD
     log "Isaac Lab dependencies present"
 else
     log "installing Isaac Lab dependencies (pinned)"
+    say_pins
     # Two steps, as in the recipe that was seen to resolve: the light deps first, then Newton and USD.
-    "${PIP[@]}" install "${DEPS[@]:0:7}" -c "$CONSTRAINTS"
-    "${PIP[@]}" install "${DEPS[@]:7}" -c "$CONSTRAINTS"
+    pip_quiet install "${DEPS[@]:0:7}" -c "$CONSTRAINTS"
+    pip_quiet install "${DEPS[@]:7}" -c "$CONSTRAINTS"
 fi
 
 log "checking the stack imports"

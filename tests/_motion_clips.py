@@ -48,6 +48,13 @@ def write(path: pathlib.Path, data: dict) -> pathlib.Path:
     return path
 
 
+def write_flat_library(root: pathlib.Path) -> pathlib.Path:
+    """A library of two clips in one folder: ``jump`` (7 frames) and ``walk`` (20 frames)."""
+    write(root / "walk.npz", make_clip(num_frames=20))
+    write(root / "jump.npz", make_clip(num_frames=7))
+    return root
+
+
 def write_nested_library(root: pathlib.Path) -> pathlib.Path:
     """A library with sub-folders: ``subject1/walk``, ``subject2/run`` and ``top``."""
     write(root / "subject1" / "walk.npz", make_clip(num_frames=20))

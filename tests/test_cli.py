@@ -90,7 +90,7 @@ def test_motions_missing_gives_clear_error(monkeypatch, capsys):
     monkeypatch.delitem(sys.modules, "adaptive_sampling_motions.cli", raising=False)
     monkeypatch.setattr(importlib, "import_module", fail)
     assert main(["motions", "info"]) == 2
-    assert "adaptive-sampling[motions]" in capsys.readouterr().err
+    assert "adaptive-sampling-rl[motions]" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point():
@@ -99,3 +99,15 @@ def test_python_dash_m_entry_point():
         [sys.executable, "-m", "adaptive_sampling", "--help"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and "plot" in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [["motions", "--help"], ["motions", "info", "x.npz"]])
+def test_motions_without_numpy_gives_clear_error(monkeypatch, capsys, argv):
+    """Without numpy (a plain `pip install adaptive-sampling`), `motions --help` and the commands exit 2 with the
+    extra to install, as `plot` does without matplotlib, instead of a ModuleNotFoundError traceback."""
+    for name in [m for m in sys.modules if m.startswith("adaptive_sampling_motions")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` raises ModuleNotFoundError
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "adaptive-sampling-rl[motions]" in err and "numpy" in err

@@ -15,41 +15,27 @@ def assets_dir() -> pathlib.Path:
     return base / "isaaclab"
 
 
-def _missing(what: str, path: pathlib.Path) -> FileNotFoundError:
-    return FileNotFoundError(f"{what} not found at {path}; run `scripts/setup_isaaclab.sh [VENV]` once to create it")
+def _local_asset(what: str, path: pathlib.Path, present: bool, check: bool) -> pathlib.Path:
+    """``path``; with ``check``, a ``FileNotFoundError`` saying what to run where the set-up script has not made it."""
+    if check and not present:
+        raise FileNotFoundError(f"{what} not found at {path}; run `scripts/setup_isaaclab.sh [VENV]` once to create it")
+    return path
 
 
 def g1_usd_path(check: bool = True) -> pathlib.Path:
-    """The G1 USD converted from the mjlab MJCF.
-
-    Args:
-        check: Raise if the set-up script has not created it yet (else return the expected path).
-
-    Raises:
-        FileNotFoundError: ``check`` and the set-up script has not been run.
-    """
+    """The G1 USD converted from the mjlab MJCF (``check``: raise if it is missing, else return the expected path)."""
     folder = assets_dir() / "g1"
     files = sorted(p for p in folder.glob("*.usd*") if p.is_file()) if (folder / ".complete").is_file() else []
     if files:
         return files[0]
-    if check:
-        raise _missing("the local G1 USD", folder)
+    _local_asset("the local G1 USD", folder, present=False, check=check)
     return folder / "g1_29dof_rev_1_0.usda"
 
 
 def ground_plane_usd_path(check: bool = True) -> pathlib.Path:
-    """The local ground-plane ``.usda``.
-
-    Args:
-        check: Raise if the set-up script has not created it yet (else return the expected path).
-
-    Raises:
-        FileNotFoundError: ``check`` and the set-up script has not been run.
-    """
+    """The local ground-plane ``.usda`` (``check``: raise if it is missing, else return the expected path)."""
     path = assets_dir() / "ground_plane.usda"
-    if check and not path.is_file():
-        raise _missing("the local ground plane", path)
-    return path
+    return _local_asset("the local ground plane", path, present=path.is_file(), check=check)
 
 
 def check_local_assets() -> None:

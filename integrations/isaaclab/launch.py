@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import math
 import os
 import pathlib
 import re
@@ -21,6 +22,9 @@ __all__ = [
     "latest_checkpoint_in",
     "make_env",
     "make_runner",
+    "motion_command",
+    "motion_files_of",
+    "policy_metadata",
     "print_sampler",
     "runner_class",
     "sampler_of",
@@ -117,12 +121,86 @@ def runner_class() -> tuple[type, bool]:
     return AdaptiveSamplingRunner, True
 
 
-def make_runner(env: Any, agent_cfg: Any, log_dir: str | None) -> Any:
-    """The rsl-rl runner for ``env`` (see :func:`runner_class`)."""
+def make_runner(env: Any, agent_cfg: Any, log_dir: str | None, *, export_onnx: bool | None = None) -> Any:
+    """The rsl-rl runner for ``env`` (see :func:`runner_class`).
+
+    The adaptive runner also gets the env's deployment metadata (:func:`policy_metadata`) and the motion files, for
+    ``policy.onnx`` next to each checkpoint (``export_onnx``; ``None``: the agent cfg's ``export_onnx``) and the run
+    record.
+    """
     from isaaclab.utils import class_to_dict
 
-    cls, _ = runner_class()
-    return cls(env, class_to_dict(agent_cfg), log_dir=log_dir, device=agent_cfg.device)
+    cls, adaptive = runner_class()
+    train_cfg = class_to_dict(agent_cfg)
+    if not adaptive:
+        train_cfg.pop("export_onnx", None)
+        train_cfg.pop("sampler_image_interval", None)
+        return cls(env, train_cfg, log_dir=log_dir, device=agent_cfg.device)
+    return cls(
+        env,
+        train_cfg,
+        log_dir=log_dir,
+        device=agent_cfg.device,
+        export_onnx=export_onnx,
+        policy_metadata=lambda: policy_metadata(env),
+        motion_files=motion_files_of(env),
+    )
+
+
+def motion_command(env: Any) -> Any:
+    """The env's motion command term."""
+    return env.unwrapped.command_manager.get_term("motion")
+
+
+def motion_files_of(env: Any) -> list[str]:
+    """The motion files of the env's library, in library (one-hot) order."""
+    return [str(path) for path in motion_command(env).library.paths]
+
+
+def policy_metadata(env: Any) -> dict[str, Any]:
+    """What a robot-side controller needs besides the network, under BeyondMimic's metadata keys where they exist.
+
+    Joint names in action order, PD stiffness and damping, default joint positions (the action offset), action
+    scale, anchor and tracked bodies, command and actor observation terms (with their history lengths, as BeyondMimic
+    writes them, and their sizes), and which term is the one-hot motion id. The runner adds the motion library.
+    """
+    import torch
+    from adaptive_sampling_rsl_rl import export
+
+    unwrapped = env.unwrapped
+    robot = unwrapped.scene["robot"]
+    data = robot.data
+
+    def row(value: Any) -> list[float]:
+        value = getattr(value, "torch", value)  # Isaac Lab 3.x ProxyArray
+        return torch.as_tensor(value)[0].detach().cpu().double().tolist()
+
+    manager = unwrapped.observation_manager
+    names = list(manager.active_terms["policy"])
+    dims = [math.prod(shape) for shape in manager.group_obs_term_dim["policy"]]
+    group_cfg = manager.cfg.policy
+    group_history = getattr(group_cfg, "history_length", None)
+    history = [
+        group_history if group_history else max(1, getattr(getattr(group_cfg, name), "history_length", 0) or 0)
+        for name in names
+    ]
+    action = unwrapped.action_manager.get_term("joint_pos")
+    scale = action._scale
+    scale = scale[0].detach().cpu().double().tolist() if torch.is_tensor(scale) else float(scale)
+    command = motion_command(env)
+    return export.policy_metadata(
+        joint_names=list(robot.joint_names),
+        joint_stiffness=row(data.joint_stiffness),
+        joint_damping=row(data.joint_damping),
+        default_joint_pos=row(data.default_joint_pos),
+        action_scale=scale,
+        command_names=list(unwrapped.command_manager.active_terms),
+        observation_names=names,
+        observation_dims=dims,
+        observation_history_lengths=history,
+        anchor_body_name=command.cfg.anchor_body_name,
+        body_names=list(command.cfg.body_names),
+    )
 
 
 def find_checkpoint(log_root: str | os.PathLike, load_run: str | None, checkpoint: str | None) -> pathlib.Path:
@@ -170,14 +248,25 @@ def print_sampler(sampler: Any, header: str = "sampler") -> dict[str, float]:
     return metrics
 
 
-def write_heatmap(sampler: Any, path: str | os.PathLike) -> pathlib.Path:
-    """Write the sampler's (motion x bin) probability and failure-rate heatmap as a PNG, atomically."""
-    from adaptive_sampling.plot import plot_sampler
+def write_heatmap(
+    sampler: Any, path: str | os.PathLike, num_envs: int | None = None, world_size: int = 1
+) -> pathlib.Path:
+    """Write the sampler's (motion x clip time) probability and failure-rate heatmap as a PNG, atomically.
+
+    With ``num_envs`` the title counts the env steps of all envs (``sampler.clock`` steps of ``num_envs`` envs on
+    ``world_size`` ranks); without, the steps of each env.
+    """
+    from adaptive_sampling.plot import env_steps_title, plot_sampler
 
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.png")
-    plot_sampler(sampler, str(tmp), title=f"adaptive sampler after {sampler.clock} env steps")
+    title = (
+        env_steps_title(sampler, num_envs, world_size)
+        if num_envs is not None
+        else f"adaptive sampler after {sampler.clock:,} steps of each env"
+    )
+    plot_sampler(sampler, str(tmp), title=title)
     os.replace(tmp, path)
     return path
 

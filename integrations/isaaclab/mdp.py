@@ -8,6 +8,7 @@ reference. All quaternions are wxyz (see :mod:`adaptive_sampling_isaaclab.compat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -103,55 +104,55 @@ def robot_body_ori_b(env: ManagerBasedRLEnv, command_name: str) -> torch.Tensor:
 # -- rewards --------------------------------------------------------------------------------------------------------
 
 
+def _squared_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Shape: (..., 3), (..., 3) -> (...)."""
+    return torch.sum(torch.square(a - b), dim=-1)
+
+
+def _squared_angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Shape: (..., 4), (..., 4) -> (...)."""
+    return quat_error_magnitude(a, b) ** 2
+
+
 def motion_global_anchor_position_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
-    error = torch.sum(torch.square(command.anchor_pos_w - command.robot_anchor_pos_w), dim=-1)
-    return torch.exp(-error / std**2)
+    return torch.exp(-_squared_distance(command.anchor_pos_w, command.robot_anchor_pos_w) / std**2)
 
 
 def motion_global_anchor_orientation_error_exp(env: ManagerBasedRLEnv, command_name: str,
                                                std: float) -> torch.Tensor:
     """Shape: (num_envs,)."""
     command = _command(env, command_name)
-    error = quat_error_magnitude(command.anchor_quat_w, command.robot_anchor_quat_w) ** 2
-    return torch.exp(-error / std**2)
+    return torch.exp(-_squared_angle(command.anchor_quat_w, command.robot_anchor_quat_w) / std**2)
 
 
-def motion_relative_body_position_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
-                                            body_names: list[str] | None = None) -> torch.Tensor:
-    """Shape: (num_envs,)."""
-    command = _command(env, command_name)
-    index = _body_subset(command, body_names)
-    error = torch.sum(torch.square(command.body_pos_relative_w[:, index] - command.robot_body_pos_w[:, index]), -1)
-    return torch.exp(-error.mean(-1) / std**2)
+def _body_error_reward(name: str, reference: str, robot: str, error: Callable = _squared_distance) -> Callable:
+    """The reward term ``name``: ``exp(-mean over body_names of error(reference, robot) / std^2)``.
+
+    ``reference`` and ``robot`` name the command's per-body quantities; ``body_names=None`` takes every tracked body.
+    """
+
+    def term(env: ManagerBasedRLEnv, command_name: str, std: float,
+             body_names: list[str] | None = None) -> torch.Tensor:
+        command = _command(env, command_name)
+        index = _body_subset(command, body_names)
+        return torch.exp(-error(getattr(command, reference)[:, index], getattr(command, robot)[:, index]).mean(-1)
+                         / std**2)
+
+    term.__name__ = term.__qualname__ = name
+    term.__doc__ = f"Gaussian kernel of the error between ``{reference}`` and ``{robot}``. Shape: (num_envs,)."
+    return term
 
 
-def motion_relative_body_orientation_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
-                                               body_names: list[str] | None = None) -> torch.Tensor:
-    """Shape: (num_envs,)."""
-    command = _command(env, command_name)
-    index = _body_subset(command, body_names)
-    error = quat_error_magnitude(command.body_quat_relative_w[:, index], command.robot_body_quat_w[:, index]) ** 2
-    return torch.exp(-error.mean(-1) / std**2)
-
-
-def motion_global_body_linear_velocity_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
-                                                 body_names: list[str] | None = None) -> torch.Tensor:
-    """Shape: (num_envs,)."""
-    command = _command(env, command_name)
-    index = _body_subset(command, body_names)
-    error = torch.sum(torch.square(command.body_lin_vel_w[:, index] - command.robot_body_lin_vel_w[:, index]), -1)
-    return torch.exp(-error.mean(-1) / std**2)
-
-
-def motion_global_body_angular_velocity_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float,
-                                                  body_names: list[str] | None = None) -> torch.Tensor:
-    """Shape: (num_envs,)."""
-    command = _command(env, command_name)
-    index = _body_subset(command, body_names)
-    error = torch.sum(torch.square(command.body_ang_vel_w[:, index] - command.robot_body_ang_vel_w[:, index]), -1)
-    return torch.exp(-error.mean(-1) / std**2)
+motion_relative_body_position_error_exp = _body_error_reward(
+    "motion_relative_body_position_error_exp", "body_pos_relative_w", "robot_body_pos_w")
+motion_relative_body_orientation_error_exp = _body_error_reward(
+    "motion_relative_body_orientation_error_exp", "body_quat_relative_w", "robot_body_quat_w", error=_squared_angle)
+motion_global_body_linear_velocity_error_exp = _body_error_reward(
+    "motion_global_body_linear_velocity_error_exp", "body_lin_vel_w", "robot_body_lin_vel_w")
+motion_global_body_angular_velocity_error_exp = _body_error_reward(
+    "motion_global_body_angular_velocity_error_exp", "body_ang_vel_w", "robot_body_ang_vel_w")
 
 
 # -- terminations ---------------------------------------------------------------------------------------------------

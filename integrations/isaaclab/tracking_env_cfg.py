@@ -10,6 +10,7 @@ and how far into it it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import MISSING
 
 from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
@@ -27,6 +28,7 @@ from isaaclab.managers import RewardTermCfg as RewTerm
 from isaaclab.managers import SceneEntityCfg
 from isaaclab.managers import TerminationTermCfg as DoneTerm
 from isaaclab.scene import InteractiveSceneCfg
+from isaaclab.sensors import ContactSensorCfg
 from isaaclab.sim import SimulationCfg
 from isaaclab.utils import configclass
 from isaaclab.utils.noise import UniformNoiseCfg as Unoise
@@ -40,13 +42,23 @@ __all__ = ["G1TrackingEnvCfg", "G1TrackingEnvCfg_PLAY", "G1TrackingPPORunnerCfg"
 
 _COMMAND = "motion"
 
+UNDESIRED_CONTACT_BODIES = r"^(?!left_ankle_roll_link$)(?!right_ankle_roll_link$)(?!left_wrist_yaw_link$)" \
+                           r"(?!right_wrist_yaw_link$).+$"
+"""The bodies whose contacts are penalised: all but the feet and hands (BeyondMimic's regex)."""
+
 
 @configclass
 class TrackingSceneCfg(InteractiveSceneCfg):
-    """A flat ground and one G1 per environment (both set by :meth:`G1TrackingEnvCfg.use_robot`)."""
+    """A flat ground, one G1 per environment and a contact sensor on all its bodies.
+
+    Ground and robot are set by :meth:`G1TrackingEnvCfg.use_robot`; the sensor is BeyondMimic's (3 steps of history,
+    10 N air-time threshold).
+    """
 
     ground: AssetBaseCfg = MISSING
     robot: ArticulationCfg = MISSING
+    contact_forces = ContactSensorCfg(prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=3, track_air_time=True,
+                                      force_threshold=10.0)
 
 
 @configclass
@@ -128,7 +140,24 @@ class ObservationsCfg:
 
 @configclass
 class EventsCfg:
-    """Random pushes (the start-state randomisation lives in the motion command)."""
+    """BeyondMimic's startup randomisation and random pushes.
+
+    Startup: friction of every robot shape, the torso's centre of mass. The start-state randomisation lives in the
+    motion command.
+    """
+
+    physics_material = EventTerm(
+        func=isaaclab_mdp.randomize_rigid_body_material,
+        mode="startup",
+        params={"asset_cfg": SceneEntityCfg("robot", body_names=".*"), "static_friction_range": (0.3, 1.6),
+                "dynamic_friction_range": (0.3, 1.2), "restitution_range": (0.0, 0.5), "num_buckets": 64},
+    )
+    base_com = EventTerm(
+        func=isaaclab_mdp.randomize_rigid_body_com,
+        mode="startup",
+        params={"asset_cfg": SceneEntityCfg("robot", body_names=G1_ANCHOR_BODY),
+                "com_range": {"x": (-0.025, 0.025), "y": (-0.05, 0.05), "z": (-0.05, 0.05)}},
+    )
 
     push_robot = EventTerm(
         func=isaaclab_mdp.push_by_setting_velocity,
@@ -139,25 +168,30 @@ class EventsCfg:
     )
 
 
+def _tracking_reward(func: Callable, weight: float, std: float) -> RewTerm:
+    """A Gaussian tracking reward of the motion command with kernel width ``std``."""
+    return RewTerm(func=func, weight=weight, params={"command_name": _COMMAND, "std": std})
+
+
 @configclass
 class RewardsCfg:
-    """Gaussian tracking rewards plus smoothness and joint-limit penalties."""
+    """Gaussian tracking rewards plus smoothness, joint-limit and undesired-contact penalties."""
 
-    motion_global_anchor_pos = RewTerm(func=mdp.motion_global_anchor_position_error_exp, weight=0.5,
-                                       params={"command_name": _COMMAND, "std": 0.3})
-    motion_global_anchor_ori = RewTerm(func=mdp.motion_global_anchor_orientation_error_exp, weight=0.5,
-                                       params={"command_name": _COMMAND, "std": 0.4})
-    motion_body_pos = RewTerm(func=mdp.motion_relative_body_position_error_exp, weight=1.0,
-                              params={"command_name": _COMMAND, "std": 0.3})
-    motion_body_ori = RewTerm(func=mdp.motion_relative_body_orientation_error_exp, weight=1.0,
-                              params={"command_name": _COMMAND, "std": 0.4})
-    motion_body_lin_vel = RewTerm(func=mdp.motion_global_body_linear_velocity_error_exp, weight=1.0,
-                                  params={"command_name": _COMMAND, "std": 1.0})
-    motion_body_ang_vel = RewTerm(func=mdp.motion_global_body_angular_velocity_error_exp, weight=1.0,
-                                  params={"command_name": _COMMAND, "std": 3.14})
+    motion_global_anchor_pos = _tracking_reward(mdp.motion_global_anchor_position_error_exp, 0.5, std=0.3)
+    motion_global_anchor_ori = _tracking_reward(mdp.motion_global_anchor_orientation_error_exp, 0.5, std=0.4)
+    motion_body_pos = _tracking_reward(mdp.motion_relative_body_position_error_exp, 1.0, std=0.3)
+    motion_body_ori = _tracking_reward(mdp.motion_relative_body_orientation_error_exp, 1.0, std=0.4)
+    motion_body_lin_vel = _tracking_reward(mdp.motion_global_body_linear_velocity_error_exp, 1.0, std=1.0)
+    motion_body_ang_vel = _tracking_reward(mdp.motion_global_body_angular_velocity_error_exp, 1.0, std=3.14)
     action_rate_l2 = RewTerm(func=isaaclab_mdp.action_rate_l2, weight=-0.1)
     joint_limit = RewTerm(func=isaaclab_mdp.joint_pos_limits, weight=-10.0,
                           params={"asset_cfg": SceneEntityCfg("robot", joint_names=[".*"])})
+    undesired_contacts = RewTerm(
+        func=isaaclab_mdp.undesired_contacts,
+        weight=-0.1,
+        params={"threshold": 1.0,
+                "sensor_cfg": SceneEntityCfg("contact_forces", body_names=[UNDESIRED_CONTACT_BODIES])},
+    )
 
 
 @configclass
@@ -253,6 +287,10 @@ class G1TrackingPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     max_iterations = 30000
     save_interval = 500
     experiment_name = "g1_multi_motion_tracking"
+    export_onnx: bool = True
+    """Write ``policy.onnx`` (actor, normaliser, deployment metadata) next to every checkpoint (adaptive runner)."""
+    sampler_image_interval: int | None = None
+    """Log the sampler images every this many iterations (0: never; ``None``: about 30 per ``learn()``)."""
     device = "cpu"
     empirical_normalization = True
     obs_groups = {"actor": ["policy"], "critic": ["critic"]}

@@ -72,17 +72,11 @@ def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a = _check_quat(a, "a")
     b = _check_quat(b, "b")
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
+    aw, av = a[..., :1], a[..., 1:]
+    bw, bv = b[..., :1], b[..., 1:]
+    # (aw, av)(bw, bv) = (aw bw - av . bv, aw bv + bw av + av x bv)
+    w = aw * bw - np.sum(av * bv, axis=-1, keepdims=True)
+    return np.concatenate([w, aw * bv + bw * av + np.cross(av, bv)], axis=-1)
 
 
 def quat_from_axis_angle(rotvec: np.ndarray) -> np.ndarray:

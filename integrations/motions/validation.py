@@ -293,33 +293,24 @@ def _check_velocities(motion: Mapping[str, np.ndarray], finite: set[str], quats_
 def _check_teleports(motion: Mapping[str, np.ndarray], finite: set[str], quats_ok: bool, fps: float,
                      cfg: ValidationCfg, defects: list[Defect]) -> None:
     """Jumps between consecutive frames faster than anything a body or joint can move."""
+    speeds = []  # (field, speed between consecutive frames, limit, unit)
     if "body_pos_w" in finite:
         step = np.linalg.norm(np.diff(np.asarray(motion["body_pos_w"], dtype=np.float64), axis=0), axis=-1) * fps
-        bad = step > cfg.max_body_speed
-        if bad.any():
-            defects.append(Defect(
-                "teleport",
-                f"body_pos_w jumps between {_frames(bad)} and the next (up to {step.max():.3g} m/s, limit "
-                f"{cfg.max_body_speed:g} m/s)",
-            ))
+        speeds.append(("body_pos_w", step, cfg.max_body_speed, "m/s"))
     if quats_ok:
         quats = np.asarray(motion["body_quat_w"], dtype=np.float64)
         angle = np.linalg.norm(axis_angle_from_quat(quat_mul(quats[1:], quat_conjugate(quats[:-1]))), axis=-1) * fps
-        bad = angle > cfg.max_body_angular_speed
-        if bad.any():
-            defects.append(Defect(
-                "teleport",
-                f"body_quat_w jumps between {_frames(bad)} and the next (up to {angle.max():.3g} rad/s, limit "
-                f"{cfg.max_body_angular_speed:g} rad/s)",
-            ))
+        speeds.append(("body_quat_w", angle, cfg.max_body_angular_speed, "rad/s"))
     if "joint_pos" in finite:
         step = np.abs(np.diff(np.asarray(motion["joint_pos"], dtype=np.float64), axis=0)) * fps
-        bad = step > cfg.max_joint_speed
+        speeds.append(("joint_pos", step, cfg.max_joint_speed, "rad/s"))
+    for key, speed, limit, unit in speeds:
+        bad = speed > limit
         if bad.any():
             defects.append(Defect(
                 "teleport",
-                f"joint_pos jumps between {_frames(bad)} and the next (up to {step.max():.3g} rad/s, limit "
-                f"{cfg.max_joint_speed:g})",
+                f"{key} jumps between {_frames(bad)} and the next (up to {speed.max():.3g} {unit}, limit {limit:g} "
+                f"{unit})",
             ))
 
 

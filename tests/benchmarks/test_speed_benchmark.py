@@ -129,7 +129,8 @@ def test_bad_arguments_are_rejected():
 
 @pytest.mark.slow
 def test_quick_s1_s2_end_to_end(tmp_path, capsys):
-    """A quick profiled run at S1 and S2 on the real core: table and JSON written, probabilities equal the loop's."""
+    """A quick profiled run at S1 and S2 on the real core: table and JSON written, probabilities equal the loop's,
+    draws equal the earlier plain inverse CDF's, state bytes and S1 op counts reported."""
     pytest.importorskip("adaptive_sampling")
     out = tmp_path / "speed.json"
     assert speed.main(["--quick", "--scales", "S1,S2", "--profile", "--out", str(out)]) == 0
@@ -142,4 +143,9 @@ def test_quick_s1_s2_end_to_end(tmp_path, capsys):
         assert r["correctness"]["ok"], r["correctness"]
         assert r["times_s"]["amortised_step"] > 0
         assert {"record", "rebuild", "sample"} <= set(r["profile"])
-    assert {t["target"] for t in data["targets"]} >= {"S1 amortised step vs bm_step"}
+    assert {t["target"] for t in data["targets"]} >= {"S1 amortised step vs bm_step (validate_args=True)"}
+    for r in data["results"]:
+        assert r["draws_vs_plain_cdf"]["identical"], r["draws_vs_plain_cdf"]  # bit-identical to the earlier draw
+        assert 50 < r["state"]["bytes_per_bin"] < 2000
+    ops = data["results"][0]["op_counts"]
+    assert ops["record_sample_step"] > 0 and ops["bm_step"] > 0

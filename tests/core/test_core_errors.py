@@ -348,9 +348,10 @@ def test_record_without_validation_skips_only_value_checks():
     [
         (dict(), ValueError, r"exactly one of num and motion_ids"),
         (dict(num=3, motion_ids=T(0)), ValueError, r"exactly one of num and motion_ids"),
-        (dict(num=-1), ValueError, r"num must be an int >= 0, got -1"),
-        (dict(num=2.0), ValueError, r"num must be an int >= 0, got 2.0"),
-        (dict(num=True), ValueError, r"num must be an int >= 0, got True"),
+        (dict(num=-1), ValueError, r"num must be an int in \[0, 2147483647\].*got -1"),
+        (dict(num=10**12), ValueError, r"num must be an int in \[0, 2147483647\].*got 1000000000000"),
+        (dict(num=2.0), TypeError, r"num must be an int, got 2.0"),
+        (dict(num=True), TypeError, r"num must be an int, got True"),
         (dict(motion_ids=T(0, 3)), ValueError, r"motion_ids must be in \[0, 3\), got motion_ids\[1\]=3"),
         (dict(motion_ids=T(0.0, dtype=torch.float32)), TypeError, r"motion_ids must be an integer tensor"),
         (dict(motion_ids=T(True, dtype=torch.bool)), TypeError, r"motion_ids must be an integer tensor"),
@@ -373,14 +374,10 @@ def test_unparsable_device_rejected_with_value_error():
         AdaptiveSampler(AdaptiveSamplerCfg(seed=0), FRAMES, FPS, device="nodevice")
 
 
-def test_sampler_on_meta_device_if_constructible():
-    """A sampler on the "meta" device (if constructible) rejects CPU inputs; skipped where meta is unsupported."""
-    try:
-        s = AdaptiveSampler(AdaptiveSamplerCfg(seed=0), FRAMES, FPS, device="meta")
-    except (RuntimeError, NotImplementedError) as err:
-        pytest.skip(f"a sampler cannot live on the meta device: {err}")
-    with pytest.raises(ValueError, match=r"motion_ids must be on the sampler's device meta, got cpu"):
-        s.record(T(0), T(0), T(1), T(1.0, dtype=torch.float32))
+def test_sampler_on_meta_device_rejected():
+    """A sampler cannot live on the "meta" device (it holds no data): ValueError naming the device."""
+    with pytest.raises(ValueError, match=r"device must hold data.*'meta'"):
+        AdaptiveSampler(AdaptiveSamplerCfg(seed=0), FRAMES, FPS, device="meta")
 
 
 # ---------------------------------------------------------------------------------------------------- state

@@ -216,7 +216,7 @@ def test_attribution_modes(attribution):
 
 
 def test_duplicate_events_add_up():
-    """Several segments ending in the same bin in one step add up (BeyondMimic's code overwrote them)."""
+    """Several segments ending in the same bin in one step add up (as BeyondMimic's ``bincount`` does)."""
     s = AdaptiveSampler(AdaptiveSamplerCfg(ema_alpha=0.0, rebuild_every=1, seed=0), [100], [50.0])
     rec(s, [(0, 60, 70, 1.0)] * 5 + [(0, 60, 70, 0.25)])
     s.step()

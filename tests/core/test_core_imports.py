@@ -52,3 +52,27 @@ def test_ast_scan_detects_a_banned_import():
         if isinstance(n, (ast.Import, ast.ImportFrom))
     ]
     assert found == ["isaaclab", "warp"]
+
+
+def test_public_imports_after_the_split():
+    """The public names import from the package root; the state format and the checks live in their own modules
+    and the sampler module re-exports the state names it used to define."""
+    from adaptive_sampling import (
+        STATE_VERSION,
+        AdaptiveSampler,
+        AdaptiveSamplerCfg,
+        LoadReport,
+        MotionLayout,
+        checks,
+        kernels,
+        sampler,
+        state,
+    )
+
+    assert STATE_VERSION == state.STATE_VERSION == 1
+    assert LoadReport is state.LoadReport is sampler.LoadReport
+    assert AdaptiveSampler.__module__ == "adaptive_sampling.sampler"
+    assert AdaptiveSamplerCfg.__module__ == "adaptive_sampling.config"
+    assert MotionLayout.__module__ == "adaptive_sampling.layout"
+    assert callable(kernels.start_distribution) and callable(checks.check_record)
+    assert callable(state.upgrade_state) and callable(state.validated_state)

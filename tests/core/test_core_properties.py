@@ -16,7 +16,7 @@ from _core_reference import (
     make_sampler,
     record_events,
 )
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
@@ -155,7 +155,30 @@ def test_every_bin_keeps_its_floor(sc):
     assert bool((p >= floor * (1 - 1e-5) - 1e-12).all()), (p - floor).min()
 
 
+def _capped_weights_scenario(num_frames, bin_duration, rate_prior, max_share, weights, bin_layout):
+    cfg = AdaptiveSamplerCfg(
+        bin_duration_s=float(bin_duration),
+        bin_layout=bin_layout,
+        ema_alpha=0.0,
+        rate_prior=rate_prior,
+        kernel_size=1,
+        kernel_decay=1.0,
+        uniform_ratio=0.0,
+        prior="weights",
+        max_motion_share=max_share,
+        rebuild_every=1,
+        seed=0,
+    )
+    names = [f"clip_{i}" for i in range(len(num_frames))]
+    lib = RefLibrary(num_frames=num_frames, fps=["24"] * len(num_frames), bin_duration=bin_duration, names=names)
+    return Scenario(lib=lib, cfg=cfg, weights=weights, steps=[])
+
+
 @given(scenarios())
+# a motion with a tiny share receives the capped excess (scaled by ~1/its mass: no float32 cancellation there)
+@example(_capped_weights_scenario([1, 89, 1, 1], Fraction(1, 2), 0.9375, 0.375, [2.0, 0.001, 0.0, 1.0], "beyondmimic"))
+# no failure score at all and only zero-mass motions left uncapped (a huge factor on zero bins, never NaN)
+@example(_capped_weights_scenario([1, 1, 1, 1], Fraction(1, 5), 0.0, 0.5, [0.0, 0.0, 0.0, 1.0], "duration"))
 def test_batched_equals_per_motion_reference(sc):
     """The batched sampler's distribution equals a slow per-motion Python reference of the documented formulas
     (bins, attribution, visits of traversed bins, EMA per step, rate with prior or counts, additive term,

@@ -75,3 +75,22 @@ def test_end_frame_is_within_the_segment_and_the_clip(num_frames, start_fraction
     assert bool((end[clip_end] == num_frames - 1).all())
     assert int(end[1]) >= int(end[0]) and bool(clip_end[1]) >= bool(clip_end[0])
     assert end.dtype == torch.int64 and clip_end.dtype == torch.bool
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"time_s": torch.tensor([1, 2])}, TypeError, "time_s must be a floating tensor, got torch.int64"),
+        ({"start_frames": torch.tensor([0.0, 1.0])}, TypeError, "start_frames must be an integer tensor"),
+        ({"num_frames": [10, 10]}, TypeError, "num_frames must be an integer tensor, got list"),
+        ({"start_frames": torch.tensor([True, False])}, TypeError, "start_frames must be an integer tensor"),
+        ({"time_s": torch.tensor([0.1, 0.2, 0.3])}, ValueError, "must have one shape"),
+        ({"fps": torch.tensor([50.0, 50.0, 50.0])}, ValueError, r"'fps': torch.Size\(\[3\]\)"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, error, match):
+    """Wrong dtypes and mismatched shapes raise, naming the argument."""
+    args = {"start_frames": torch.tensor([0, 1]), "time_s": torch.tensor([0.1, 0.2]), "fps": 50.0,
+            "num_frames": torch.tensor([10, 10])}
+    with pytest.raises(error, match=match):
+        segment_ends(**{**args, **kwargs})

@@ -296,8 +296,45 @@ def test_sampler_metrics_follow_the_sampler(env, command):
     sampler.rebuild()
     log_after, probs_after = logged_at_a_termination()
     check(log_after, probs_after)
-    assert float(log_after["Metrics/motion/sampling_entropy"]) < float(log["Metrics/motion/sampling_entropy"]) - 1e-3
-    assert float(log_after["Metrics/motion/sampling_top1_prob"]) > float(log["Metrics/motion/sampling_top1_prob"])
+    failing_bin = int(sampler.layout.bins_of(torch.tensor([motion]), torch.tensor([70]))[0])
+    assert float(probs_after[failing_bin]) > float(probs[failing_bin]), "the rebuild must move mass to that bin"
+    entropy_key, top1_key = "Metrics/motion/sampling_entropy", "Metrics/motion/sampling_top1_prob"
+    assert abs(float(log_after[entropy_key]) - float(log[entropy_key])) > 1e-4
+    assert abs(float(log_after[top1_key]) - float(log[top1_key])) > 1e-4
+
+
+def test_tracking_rewards_are_beyondmimics_kernels(env, command):
+    """Each tracking reward is exp(-error / std^2) of its error (mean over the chosen bodies), on a state that is
+    off the reference after a few zero-action steps."""
+    from adaptive_sampling_isaaclab import mdp
+    from adaptive_sampling_isaaclab.rotations import quat_error_magnitude
+
+    env.reset()
+    for _ in range(3):
+        env.step(zero_action(env))
+    c, std = command, 0.5
+    names = list(c.cfg.body_names)
+    subset = names[1:4]
+    index = [names.index(n) for n in subset]
+
+    def sq(a, b):
+        return ((a - b) ** 2).sum(-1)
+
+    expected = {
+        "motion_global_anchor_position_error_exp": sq(c.anchor_pos_w, c.robot_anchor_pos_w),
+        "motion_global_anchor_orientation_error_exp": quat_error_magnitude(c.anchor_quat_w, c.robot_anchor_quat_w) ** 2,
+        "motion_relative_body_position_error_exp": sq(c.body_pos_relative_w, c.robot_body_pos_w)[:, index].mean(-1),
+        "motion_relative_body_orientation_error_exp": (
+            quat_error_magnitude(c.body_quat_relative_w, c.robot_body_quat_w)[:, index] ** 2).mean(-1),
+        "motion_global_body_linear_velocity_error_exp": sq(c.body_lin_vel_w, c.robot_body_lin_vel_w)[:, index].mean(-1),
+        "motion_global_body_angular_velocity_error_exp": (
+            sq(c.body_ang_vel_w, c.robot_body_ang_vel_w)[:, index].mean(-1)),
+    }
+    for name, error in expected.items():
+        kwargs = {} if "anchor" in name else {"body_names": subset}
+        reward = getattr(mdp, name)(env, "motion", std, **kwargs)
+        torch.testing.assert_close(reward, torch.exp(-error / std**2), msg=name)
+    assert float(expected["motion_global_body_linear_velocity_error_exp"].max()) > 1e-4, "the state must be off"
 
 
 def test_task_cfg_variants():
@@ -329,3 +366,79 @@ def test_task_cfg_variants():
     assert agent.algorithm.desired_kl == 0.01 and agent.algorithm.entropy_coef == 0.005
     with pytest.raises(ValueError, match="not registered"):
         tasks.load_cfg("Nope-v0")
+
+
+def newton_solver():
+    """The MuJoCo-Warp solver that steps the scene (what the physics actually uses)."""
+    from isaaclab_newton.physics import NewtonManager
+
+    return NewtonManager._solver
+
+
+def test_startup_friction_randomisation_reaches_the_solver(env):
+    """BeyondMimic's startup friction event drew one friction per robot shape and env in [0.3, 1.6], and the
+    MuJoCo-Warp model the solver steps holds those values."""
+    import warp as wp
+
+    term = env.event_manager.get_term_cfg("physics_material").func
+    mu = wp.to_torch(term._impl._friction_binding).clone()  # Newton model's shape_material_mu, robot shapes
+    assert mu.shape[0] == NUM_ENVS and float(mu.min()) >= 0.3 and float(mu.max()) <= 1.6
+    assert not torch.equal(mu[0], mu[1]) and int(torch.unique(mu[0]).numel()) > mu.shape[1] // 2, "must be random"
+    env.step(zero_action(env))
+    geom_mu = wp.to_torch(newton_solver().mjw_model.geom_friction)[..., 0]
+    for e in range(NUM_ENVS):
+        robot_geoms = geom_mu[e][~torch.isin(geom_mu[e], geom_mu[(e + 1) % NUM_ENVS])]  # the ground's is shared
+        assert robot_geoms.numel() > mu.shape[1] // 2
+        assert torch.isin(robot_geoms, mu[e]).all(), "the solver's geom friction must be the sampled values"
+
+
+def test_startup_com_randomisation_moves_the_torso_com_in_the_solver(env):
+    """BeyondMimic's startup COM event offset the torso's centre of mass within its ranges (other bodies unchanged),
+    and the MuJoCo-Warp model's body_ipos holds the new offset."""
+    import warp as wp
+
+    robot = env.scene["robot"]
+    term = env.event_manager.get_term_cfg("base_com").func
+    torso = robot.find_bodies("torso_link")[0][0]
+    com = robot.data.body_com_pose_b.torch[..., :3].clone()
+    offset = com[:, torso] - term.default_com[:, torso, :3]
+    bounds = torch.tensor([0.025, 0.05, 0.05])
+    assert (offset.abs() <= bounds + 1e-6).all() and (offset.abs() > 0).all(), offset
+    assert not torch.equal(offset[0], offset[1])
+    others = [b for b in range(com.shape[1]) if b != torso]
+    torch.testing.assert_close(com[:, others], term.default_com[:, others, :3])
+    env.step(zero_action(env))
+    ipos = wp.to_torch(newton_solver().mjw_model.body_ipos)  # body 0 is MuJoCo's world body
+    torch.testing.assert_close(ipos[:, 1 + torso], com[:, torso])
+
+
+def test_contact_sensor_penalises_undesired_contacts_when_the_robot_falls(env, command):
+    """The contact sensor covers every body; standing, only the feet touch the ground (no undesired contacts);
+    with zero actions the G1 falls and the sensor reports forces on other bodies, which the undesired-contacts
+    reward (weight -0.1, all bodies but ankles and wrists, > 1 N) counts."""
+    from adaptive_sampling_isaaclab.robots import G1_END_EFFECTORS
+    from isaaclab.envs import mdp as isaaclab_mdp
+
+    sensor = env.scene.sensors["contact_forces"]
+    robot = env.scene["robot"]
+    assert sensor.sensor_names == robot.body_names
+    term = env.reward_manager.get_term_cfg("undesired_contacts")
+    assert term.weight == -0.1 and term.params["threshold"] == 1.0
+    penalised = [sensor.sensor_names[i] for i in term.params["sensor_cfg"].body_ids]
+    assert sorted(penalised) == sorted(set(robot.body_names) - set(G1_END_EFFECTORS))
+    feet = [sensor.sensor_names.index(n) for n in G1_END_EFFECTORS[:2]]
+    env.reset()
+    env.step(zero_action(env))
+    forces = sensor.data.net_forces_w.torch.norm(dim=-1)
+    assert (forces[:, feet].sum(-1) > 50.0).all(), "standing, the feet carry the robot"
+    fallen = torch.zeros(NUM_ENVS, dtype=torch.bool)
+    for _ in range(150):
+        env.step(zero_action(env))
+        count = isaaclab_mdp.undesired_contacts(env, **term.params)
+        fallen |= (robot.data.root_pos_w.torch[:, 2] < 0.3) & (count > 0)
+        if fallen.any():
+            break
+    assert fallen.any(), "with zero actions the G1 must fall and touch the ground with other bodies"
+    e = int(fallen.nonzero()[0, 0])
+    forces = sensor.data.net_forces_w_history.torch[e].norm(dim=-1).amax(0)
+    assert float(forces[term.params["sensor_cfg"].body_ids].max()) > 1.0

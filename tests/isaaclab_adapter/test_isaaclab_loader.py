@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from _motion_clips import BODIES, JOINTS, make_clip, write, write_nested_library, yaw_quat
+from _motion_clips import BODIES, JOINTS, make_clip, write, write_flat_library, write_nested_library, yaw_quat
 from adaptive_sampling_isaaclab.motion_library import MotionLibrary
 
 from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
@@ -18,10 +18,7 @@ from adaptive_sampling import AdaptiveSampler, AdaptiveSamplerCfg
 
 @pytest.fixture
 def library_dir(tmp_path):
-    folder = tmp_path / "motions"
-    write(folder / "walk.npz", make_clip(num_frames=20))
-    write(folder / "jump.npz", make_clip(num_frames=7))
-    return folder
+    return write_flat_library(tmp_path / "motions")
 
 
 def test_flat_store_offsets_and_sampler_kwargs(library_dir):
@@ -29,7 +26,7 @@ def test_flat_store_offsets_and_sampler_kwargs(library_dir):
     lib = MotionLibrary.load(library_dir, fps=50.0)
     assert lib.motion_names == ["jump", "walk"]
     assert lib.num_frames.tolist() == [7, 20]
-    assert lib.motion_offsets.tolist() == [0, 7, 27]
+    assert lib.offsets.tolist() == [0, 7]
     assert lib.joint_pos.shape == (27, 3) and lib.body_quat_w.shape == (27, 3, 4)
     assert lib.joint_pos.dtype == torch.float32
     # frame 5 of "walk" is global frame 12 and holds t = 5 / 50
@@ -92,7 +89,7 @@ def test_library_rejects_mismatched_clips(tmp_path):
     """Clips with different joint counts cannot share one store."""
     write(tmp_path / "a.npz", make_clip(names=False))
     write(tmp_path / "b.npz", make_clip(joint_names=["j_a", "j_b"], names=False))
-    with pytest.raises(ValueError, match=r"b\.npz: field 'joint_pos' has per-frame shape"):
+    with pytest.raises(ValueError, match=r"clips must share one layout: joint_pos of \S*b\.npz has per-frame shape"):
         MotionLibrary.load(tmp_path, fps=50.0)
 
 

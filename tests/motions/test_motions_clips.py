@@ -9,7 +9,7 @@ import tempfile
 
 import numpy as np
 import pytest
-from _motion_clips import BODIES, JOINTS, make_clip, write, write_nested_library, yaw_quat
+from _motion_clips import BODIES, JOINTS, make_clip, write, write_flat_library, write_nested_library, yaw_quat
 from adaptive_sampling_motions.clips import (
     MotionClip,
     load_clip,
@@ -25,10 +25,7 @@ from hypothesis import strategies as st
 
 @pytest.fixture
 def library_dir(tmp_path):
-    folder = tmp_path / "motions"
-    write(folder / "walk.npz", make_clip(num_frames=20))
-    write(folder / "jump.npz", make_clip(num_frames=7))
-    return folder
+    return write_flat_library(tmp_path / "motions")
 
 
 def _names(motions):
