@@ -82,7 +82,7 @@ with zipfile.ZipFile(wheel) as zf:
     meta = email.message_from_bytes(zf.read(dist_info + "METADATA"))
     entry_points = zf.read(dist_info + "entry_points.txt").decode()
 for must in ("adaptive_sampling/__init__.py", "adaptive_sampling/py.typed", "adaptive_sampling/_distribution.py",
-             "adaptive_sampling_isaaclab/data/motions/arm_wave.npz"):
+             "adaptive_sampling_isaaclab/data/motions/arm_wave.npz", dist_info + "licenses/LICENSE"):
     if must not in names:
         problems.append(f"missing {must}")
 expect = {"Name": "adaptive-sampling-rl", "Version": version, "License-Expression": "BSD-3-Clause",
@@ -95,6 +95,8 @@ if "adaptive-sampling = adaptive_sampling.cli:main" not in entry_points:
     problems.append("the adaptive-sampling console script is missing")
 with tarfile.open(sdist) as tf:
     snames = tf.getnames()
+if not any(n.endswith("/LICENSE") for n in snames):
+    problems.append("the sdist lacks LICENSE")
 problems += [f"sdist holds {n}" for n in snames for b in ("__pycache__", ".venv", "/logs/", ".git/", ".pyc") if b in n]
 kb = os.path.getsize(wheel) / 1024
 print(f"[release] wheel {os.path.basename(wheel)}: {kb:.0f} KB, {len(names)} files (bound {max_kb} KB); "

@@ -59,6 +59,13 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--num_envs must be >= 1, got {args.num_envs}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", args.device):
         raise ValueError(f"--device must be 'cpu' or 'cuda[:N]', got {args.device!r}")
+    if getattr(args, "motions", None):
+        from adaptive_sampling_motions.clips import resolve_motion_files
+
+        try:  # before the simulator starts: a wrong path is a usage error, not a traceback minutes later
+            resolve_motion_files(args.motions)
+        except (TypeError, ValueError, FileNotFoundError) as error:
+            raise SystemExit(f"--motions: {error}") from None
 
 
 def make_env(args: argparse.Namespace, *, play: bool = False) -> tuple[Any, Any]:
