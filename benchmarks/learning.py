@@ -489,8 +489,10 @@ def plot_curves(summary: dict, path: Path) -> None:
             if mean.size == 0:
                 continue
             n = len(a["seeds"])
-            ax.plot(x, mean, color=COLORS.get(arm), label=f"{arm} (n={n})", lw=1.8)
-            ax.fill_between(x, mean - std, mean + std, color=COLORS.get(arm), alpha=0.12, lw=0)
+            color = COLORS.get(arm, COLORS.get(arm.removesuffix("_previous")))  # a previous version: dashed
+            ls = "--" if arm.endswith("_previous") else "-"
+            ax.plot(x, mean, color=color, ls=ls, label=f"{arm} (n={n})", lw=1.8)
+            ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.12, lw=0)
         ax.set_xlabel("env steps (millions)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
