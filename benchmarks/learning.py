@@ -6,12 +6,13 @@ Scenarios (``--scenario``):
 - ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.4% of all frames).
 
 Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), the ``beyondmimic`` and ``paper`` presets, the library
-``default``, two peers written from their papers (``benchmarks/arms.py``): ``plr`` (Prioritized Level Replay over
-start bins) and ``motion_failure`` (PHC / ProtoMotions motion-level failure-proportional sampling), and the
-``oracle`` diagnostic (half the starts just before a known hard segment). Every arm trains the same PPO (rsl-rl,
-through AdaptiveSamplingRunner) for the same number of env steps, with the same seeds (paired: seed s of every arm
-shares the env, the policy initialisation and the sampler seed). Every ``--eval-every`` iterations the deterministic
-policy is started at frame 0 of every clip and run until it fails or reaches the clip's end.
+``default`` and ``default_duration`` (the default with ``prior="duration"``), two peers written from their papers
+(``benchmarks/arms.py``): ``plr`` (Prioritized Level Replay over start bins) and ``motion_failure`` (PHC /
+ProtoMotions motion-level failure-proportional sampling), and the ``oracle`` diagnostic (half the starts just before
+a known hard segment). Every arm trains the same PPO (rsl-rl, through AdaptiveSamplingRunner) for the same number of
+env steps, with the same seeds (paired: seed s of every arm shares the env, the policy initialisation and the sampler
+seed). Every ``--eval-every`` iterations the deterministic policy is started at frame 0 of every clip and run until it
+fails or reaches the clip's end.
 
 Reported per scenario and arm: final success (all clips, hard clips), success AUC, env steps to uniform's mean final
 success (runs that never get there are censored one evaluation after the budget, which favours the arm that fails),
@@ -45,8 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results"
-ARMS = ("uniform", "beyondmimic", "paper", "default", "plr", "motion_failure", "oracle")
-LIBRARY_ARMS = ("uniform", "beyondmimic", "paper", "default", "oracle")
+ARMS = ("uniform", "beyondmimic", "paper", "default", "plr", "motion_failure", "oracle", "default_duration")
+LIBRARY_ARMS = ("uniform", "beyondmimic", "paper", "default", "oracle", "default_duration")
 """Arms whose sampler is the library's (their state plots as a heatmap)."""
 PEERS = ("uniform", "beyondmimic", "paper", "plr", "motion_failure")
 """The arms the default must match or beat (``oracle`` is a diagnostic bound, not a method)."""
@@ -187,11 +188,42 @@ def sampler_cfg(arm: str, seed: int):
         return AdaptiveSamplerCfg.paper(seed=seed)
     if arm == "default":
         return AdaptiveSamplerCfg(seed=seed)
+    if arm == "default_duration":
+        return AdaptiveSamplerCfg(seed=seed, prior="duration")
     if arm == "oracle":
         return AdaptiveSamplerCfg.uniform(seed=seed)
     if arm in ("plr", "motion_failure"):
         return None  # not a library configuration (benchmarks/arms.py)
     raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
+
+
+def _cfg_dict(arm: str, seed: int) -> dict | None:
+    """The arm's library configuration as stored with a run (JSON round trip), ``None`` for the peer arms."""
+    cfg = sampler_cfg(arm, seed)
+    return None if cfg is None else json.loads(json.dumps(cfg.to_dict()))
+
+
+def is_pre_tilt(run: dict) -> bool:
+    """A run made before the prior-tilted failure part (issue 13 item 3): it has no ``hard_start_share``."""
+    return any("hard_start_share" not in p for p in run["curve"])
+
+
+def stored_label(run: dict) -> str:
+    """The arm a stored run counts for with today's code: its own, or ``<arm>_previous`` when the arm's draws have
+    changed since it ran.
+
+    Runs that record their sampler configuration count for their arm while it is unchanged. Runs made before the
+    prior-tilted failure part record none: they still count for arms whose draws the tilt left alone (uniform starts,
+    ``statistic="count"``, ``prior="duration"``). Names this version does not define stay as stored.
+    """
+    arm = run["arm"]
+    if arm not in ARMS:
+        return arm
+    if "sampler_cfg" in run:
+        return arm if run["sampler_cfg"] == _cfg_dict(arm, run["seed"]) else f"{arm}_previous"
+    cfg = sampler_cfg(arm, run["seed"])
+    tilted = cfg is not None and cfg.statistic == "rate" and cfg.prior != "duration" and cfg.uniform_ratio < 1.0
+    return f"{arm}_previous" if is_pre_tilt(run) and tilted else arm
 
 
 def train_cfg(args: argparse.Namespace) -> dict:
@@ -283,6 +315,7 @@ def run_one(job: tuple[str, int, dict]) -> dict:
         "hard_motion_mass": float(tables["motion_mass"][hard].sum()),
         "sampler_metrics": runner.sampler_metrics,
         "hard_time_share": counter.time_share,
+        "sampler_cfg": _cfg_dict(arm, seed),
         "sampler_state": sampler.state_dict() if seed == 0 and arm in LIBRARY_ARMS else None,
     }
 
@@ -295,6 +328,7 @@ def arm_summary(rs: list[dict], hard: np.ndarray, steps: list[int]) -> dict:
     hard_succ = clip_success[:, :, hard].mean(2)
     comp = np.array([[p["completed"] for p in r["curve"]] for r in rs])
     share = np.array([[p.get("hard_start_share", np.nan) for p in r["curve"][1:]] for r in rs], float)
+    measured = np.array([not is_pre_tilt(r) for r in rs], bool)  # runs that counted their starts
     # forgetting: easy clips solved at one evaluation and lost at the next, over all such (evaluation, clip) pairs
     easy = clip_success[:, :, ~hard]
     held = easy[:, :-1].sum((1, 2))
@@ -309,17 +343,21 @@ def arm_summary(rs: list[dict], hard: np.ndarray, steps: list[int]) -> dict:
         "hard_success_std": hard_succ.std(0).tolist(),
         "completed_mean": comp.mean(0).tolist(),
         "completed_std": comp.std(0).tolist(),
-        "hard_start_share_mean": np.nanmean(share, 0).tolist() if share.size else [],
-        "hard_start_share_std": np.nanstd(share, 0).tolist() if share.size else [],
+        # over the runs that counted their starts only (none: an empty curve, "n/a" in the tables)
+        "hard_start_share_mean": np.nanmean(share[measured], 0).tolist() if measured.any() else [],
+        "hard_start_share_std": np.nanstd(share[measured], 0).tolist() if measured.any() else [],
         "final_success": succ[:, -1].tolist(),
         "final_hard_success": hard_succ[:, -1].tolist(),
         "final_completed": comp[:, -1].tolist(),
         "success_auc": (np.trapezoid(succ, steps, axis=1) / budget).tolist(),
         "hard_success_auc": (np.trapezoid(hard_succ, steps, axis=1) / budget).tolist(),
         "forgetting": np.where(held > 0, lost / np.maximum(held, 1), 0.0).tolist(),
-        "hard_start_share": np.nanmean(share, 1).tolist() if share.size else [],
+        "hard_start_share": [float(np.nanmean(x)) if m else None for x, m in zip(share, measured, strict=True)],
         # the stuck mode: starts still spent on hard segments late in training, and what they still bought
-        "late_hard_start_share": np.nanmean(share[:, -LATE:], 1).tolist() if share.size else [],
+        "late_hard_start_share": [
+            float(np.nanmean(x[-LATE:])) if m else None for x, m in zip(share, measured, strict=True)
+        ],
+        "pre_tilt_runs": int((~measured).sum()),
         "late_hard_success_gain": (hard_succ[:, -1] - hard_succ[:, -1 - min(LATE, hard_succ.shape[1] - 1)]).tolist(),
         "first_full_success_steps": first_full,
         "stuck": [f is None for f in first_full],
@@ -357,7 +395,8 @@ def compare_arms(a: dict, b: dict) -> dict:
 
 
 def summarise(runs: list[dict], args: argparse.Namespace) -> dict:
-    arms = [arm for arm in args.arms if any(r["arm"] == arm for r in runs)]
+    names = [*args.arms, *(getattr(args, "extra_arms", None) or [])]
+    arms = [arm for arm in dict.fromkeys(names) if any(r["arm"] == arm for r in runs)]
     by_arm = {arm: sorted((r for r in runs if r["arm"] == arm), key=lambda r: r["seed"]) for arm in arms}
     steps = [p["env_steps"] for p in runs[0]["curve"]]
     budget = steps[-1]
@@ -368,7 +407,7 @@ def summarise(runs: list[dict], args: argparse.Namespace) -> dict:
         "scenario": args.scenario,
         "env_steps": steps,
         "num_hard_clips": int(hard.sum()),
-        "hard_time_share": runs[0].get("hard_time_share"),
+        "hard_time_share": next((r["hard_time_share"] for r in runs if r.get("hard_time_share") is not None), None),
         "arms": {arm: arm_summary(rs, hard, steps) for arm, rs in by_arm.items()},
     }
     if "uniform" not in by_arm:
@@ -426,6 +465,7 @@ COLORS = {
     "oracle": "#9467bd",
     "plr": "#ff7f0e",
     "motion_failure": "#8c564b",
+    "default_duration": "#17becf",
 }
 
 
@@ -449,8 +489,10 @@ def plot_curves(summary: dict, path: Path) -> None:
             if mean.size == 0:
                 continue
             n = len(a["seeds"])
-            ax.plot(x, mean, color=COLORS.get(arm), label=f"{arm} (n={n})", lw=1.8)
-            ax.fill_between(x, mean - std, mean + std, color=COLORS.get(arm), alpha=0.12, lw=0)
+            color = COLORS.get(arm, COLORS.get(arm.removesuffix("_previous")))  # a previous version: dashed
+            ls = "--" if arm.endswith("_previous") else "-"
+            ax.plot(x, mean, color=color, ls=ls, label=f"{arm} (n={n})", lw=1.8)
+            ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.12, lw=0)
         ax.set_xlabel("env steps (millions)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -498,6 +540,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--library-kwargs", type=json.loads, default=None, help="JSON overrides of the library's parameters"
     )
+    parser.add_argument(
+        "--extra-arms",
+        nargs="+",
+        default=[],
+        help="stored arm labels to summarise too, never trained (e.g. default_previous: runs of the default made "
+        "before its draws changed)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="parallel processes (<= 2 on the shared machine)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default=None, help="file name stem of the outputs (default: the scenario's)")
@@ -520,12 +569,13 @@ def main(argv: list[str] | None = None) -> int:
         for line in partial.read_text().splitlines():
             r = json.loads(line)
             if r.get("opts_key") == _opts_key(opts):
+                r["arm"] = stored_label(r)
                 done[(r["arm"], r["seed"])] = r
     # Interleave arms so a stopped run still has every arm.
     jobs = [(arm, seed, opts) for seed in args.seeds for arm in args.arms if (arm, seed) not in done]
     print(f"{len(jobs)} runs to go ({len(done)} reused), {args.workers} workers", flush=True)
     start = time.time()
-    runs = [r for r in done.values() if r["arm"] in args.arms]
+    runs = [r for r in done.values() if r["arm"] in (*args.arms, *args.extra_arms) and r["seed"] in args.seeds]
     ctx = mp.get_context("spawn")
     with ctx.Pool(args.workers) as pool:
         for r in pool.imap_unordered(run_one, jobs):
@@ -550,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = make_library(args.scenario, args.library_seed, args.library_kwargs)
     summary["setup"] = {
         "scenario": args.scenario,
-        "arms": [arm for arm in args.arms if arm in summary["arms"]],
+        "arms": list(summary["arms"]),
         "seeds": args.seeds,
         "iterations": args.iterations,
         "num_envs": args.num_envs,
@@ -568,6 +618,9 @@ def main(argv: list[str] | None = None) -> int:
             arm: (cfg.to_dict() if (cfg := sampler_cfg(arm, 0)) is not None else "benchmarks/arms.py")
             for arm in args.arms
         },
+        "stored_labels": "<arm>_previous: runs of <arm> whose draws differ from today's <arm> (an older configuration, "
+        "or made before the prior-tilted failure part while the arm's draws depend on it); pre_tilt_runs: runs made "
+        "before the prior-tilted failure part (no start counts: hard_start_share n/a)",
         "wall_s": time.time() - start,
         "run_wall_s": {arm: summary["arms"][arm]["wall_s"] for arm in summary["arms"]},
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, python {sys.version.split()[0]}",
@@ -607,6 +660,7 @@ def write_combined(out: Path) -> None:
                 arm: {k: v for k, v in a.items() if not k.endswith(("_mean", "_std"))}
                 | {"vs_uniform": data.get("claims", {}).get(f"{arm}_vs_uniform")}
                 | {"default_vs_this": data.get("claims", {}).get(f"default_vs_{arm}")}
+                | ({"note": _pre_tilt_note(arm)} if a.get("pre_tilt_runs") else {})
                 for arm, a in data["arms"].items()
             },
             "seeds": setup.get("seeds"),
@@ -617,6 +671,18 @@ def write_combined(out: Path) -> None:
                 "arms plr and motion_failure not run on this scenario"
             )
     (out / "learning_arms.json").write_text(json.dumps(combined, indent=1))
+
+
+def _pre_tilt_note(arm: str) -> str:
+    if arm.endswith("_previous"):
+        return (
+            f"measured before the prior-tilted failure part (issue 13 item 3), whose draws changed with it: "
+            f"today's {arm.removesuffix('_previous')} is another arm"
+        )
+    return (
+        "measured before the prior-tilted failure part (issue 13 item 3), whose draws it leaves unchanged; "
+        "no start counts (hard_start_share n/a)"
+    )
 
 
 def _opts_key(opts: dict) -> str:
@@ -645,6 +711,7 @@ def markdown_table(summary: dict) -> str:
         "| starts on hard segments | stuck | vs uniform (paired) |",
         "|---|--:|---|---|---|---|---|---|--:|---|",
     ]
+    old = []
     for arm, a in summary["arms"].items():
         c = summary.get("claims", {}).get(f"{arm}_vs_uniform")
         if c is None:
@@ -657,14 +724,38 @@ def markdown_table(summary: dict) -> str:
                 f"p = {c['steps_to_target_censored_p']:.3f}"
             )
         stt = a.get("steps_to_target_censored")
+        mark = ""
+        if a.get("pre_tilt_runs"):
+            old.append(arm)
+            mark = " \\*"
         lines.append(
-            f"| {arm} | {len(a['seeds'])} | {_mean_ci(a['final_success'])} | {_mean_ci(a['final_hard_success'])} "
+            f"| {arm}{mark} | {len(a['seeds'])} | {_mean_ci(a['final_success'])} | {_mean_ci(a['final_hard_success'])} "
             f"| {_mean_ci(a['success_auc'])} | "
             + (f"{np.mean(stt) / 1e6:.2f}M ({a['censored']})" if stt else "-")
-            + f" | {np.mean(a['forgetting']):.3f} | {np.mean(a['hard_start_share']):.3f} "
+            + f" | {np.mean(a['forgetting']):.3f} | {_share(a)} "
             f"| {sum(a['stuck'])}/{len(a['stuck'])} | {versus} |"
         )
+    if old:
+        lines.append(
+            "\n\\* measured before the prior-tilted failure part (issue 13 item 3), without start counts (n/a)"
+            + "; the draws of "
+            + ", ".join(f"`{arm}`" for arm in old if not arm.endswith("_previous"))
+            + " are unchanged by it"
+            + "".join(
+                f"; `{arm}` is `{arm.removesuffix('_previous')}` before it (its draws changed)"
+                for arm in old
+                if arm.endswith("_previous")
+            )
+        )
     return "\n".join(lines)
+
+
+def _share(a: dict, digits: int = 3) -> str:
+    """Mean share of starts on hard segments over seeds; "n/a" when a run did not count its starts."""
+    shares = a["hard_start_share"]
+    if not shares or any(x is None for x in shares):
+        return "n/a"
+    return f"{np.mean(shares):.{digits}f}"
 
 
 def _fmt_ci(ci: list[float], digits: int = 3) -> str:
@@ -679,11 +770,11 @@ def print_table(summary: dict) -> None:
     for arm, a in summary["arms"].items():
         fs, auc = np.mean(a["final_success"]), np.mean(a["success_auc"])
         stt = np.mean(a.get("steps_to_target_censored", [float("nan")]))
-        share = np.mean(a["hard_start_share"]) if a["hard_start_share"] else float("nan")
+        share = _share(a)
         print(
             f"{arm:>14} {fs:8.3f} +- {np.std(a['final_success']):.3f} {np.mean(a['final_hard_success']):10.3f}"
             f" {auc:12.3f} {stt / 1e6:9.2f}M ({a.get('censored', 0)} c.) {np.mean(a['forgetting']):10.3f}"
-            f" {share:11.3f} {a['stuck_share']:6.2f}"
+            f" {share:>11} {a['stuck_share']:6.2f}"
         )
     for name, c in summary.get("claims", {}).items():
         print(name, json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in c.items()}))

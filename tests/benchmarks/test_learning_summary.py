@@ -64,3 +64,85 @@ def test_summarise_steps_to_target_and_paired_claims(monkeypatch):
     assert c["stuck_where_other_succeeds"] == 0
     assert out["goals"]["no_default_seed_stuck_where_uniform_succeeds"] is True
     assert out["goals"]["success_auc_at_least_every_peer"] is True
+
+
+def _pre_tilt(run: dict) -> dict:
+    """The run as the first version of the benchmark stored it: no start counts, no sampler configuration."""
+    for p in run["curve"]:
+        del p["hard_start_share"]
+    return run
+
+
+@pytest.mark.parametrize(
+    ("arm", "label"),
+    [
+        ("uniform", "uniform"),  # uniform starts: the tilt does not change its draws
+        ("oracle", "oracle"),
+        ("beyondmimic", "beyondmimic"),  # statistic="count", prior="duration"
+        ("default_duration", "default_duration"),  # prior="duration" reproduces the untilted rate path
+        ("paper", "paper_previous"),  # rate statistic, prior="motion": its draws changed
+        ("default", "default_previous"),
+        ("default_0_2", "default_0_2"),  # a name this version does not define stays as stored
+    ],
+)
+def test_stored_label_of_pre_tilt_runs(arm, label):
+    """A run made before the prior-tilted failure part counts for its arm only if the tilt left the arm's draws
+    unchanged; otherwise it is the arm's previous version."""
+    rows = [[False, False], [True, True]]
+    assert learning.stored_label(_pre_tilt(_run(arm, 3, rows))) == label
+    assert learning.stored_label(_run(arm, 3, rows)) == arm  # made after the tilt, no stored config: as stored
+
+
+def test_stored_label_compares_the_recorded_config():
+    """A run that recorded its sampler configuration counts for its arm only while the configuration is the same."""
+    run = _run("default", 2, [[True, True]]) | {"sampler_cfg": learning._cfg_dict("default", 2)}
+    assert learning.stored_label(run) == "default"
+    run["sampler_cfg"] = learning._cfg_dict("default", 2) | {"uniform_ratio": 0.5}
+    assert learning.stored_label(run) == "default_previous"
+    peer = _run("plr", 0, [[True, True]]) | {"sampler_cfg": None}
+    assert learning.stored_label(peer) == "plr"
+
+
+def test_pre_tilt_runs_show_no_start_share():
+    """A run without start counts gives no share (None per seed, "n/a" in the tables), never a mean over the other
+    seeds; the mean curves use the runs that counted."""
+    hard = np.array([False, True])
+    rows = [[False, False], [True, False], [True, True]]
+    s = learning.arm_summary([_run("a", 0, rows, share=0.2), _pre_tilt(_run("a", 1, rows))], hard, [0, 100, 200])
+    assert s["hard_start_share"] == [pytest.approx(0.2), None]
+    assert s["late_hard_start_share"] == [pytest.approx(0.2), None]
+    assert s["pre_tilt_runs"] == 1
+    assert s["hard_start_share_mean"] == [pytest.approx(0.2)] * 2
+    assert learning._share(s) == "n/a"
+    only_old = learning.arm_summary([_pre_tilt(_run("a", 1, rows))], hard, [0, 100, 200])
+    assert only_old["hard_start_share_mean"] == [] and learning._share(only_old) == "n/a"
+    assert learning._share(learning.arm_summary([_run("a", 0, rows, share=0.2)], hard, [0, 100, 200])) == "0.200"
+
+
+def test_summary_table_labels_previous_arms(monkeypatch):
+    """--extra-arms summarises stored labels next to today's arms; the README table marks pre-tilt rows and shows
+    their start share as n/a."""
+    rows = [[False, False], [True, False], [True, True]]
+    runs = [_pre_tilt(_run("uniform", s, rows)) for s in range(2)]
+    runs += [_pre_tilt(_run("default_previous", s, rows)) for s in range(2)] + [
+        _run("paper", s, rows) for s in range(2)
+    ]
+    args = argparse.Namespace(
+        arms=["uniform", "paper"],
+        extra_arms=["default_previous"],
+        scenario="short_clips",
+        library_seed=0,
+        library_kwargs=None,
+    )
+    monkeypatch.setattr(
+        learning,
+        "make_library",
+        lambda *a, **k: [argparse.Namespace(hard_segments=[]), argparse.Namespace(hard_segments=[1])],
+    )
+    out = learning.summarise(runs, args)
+    assert list(out["arms"]) == ["uniform", "paper", "default_previous"]
+    table = learning.markdown_table(out)
+    assert "| default_previous \\* | 2 |" in table and "| paper | 2 |" in table
+    assert "`default_previous` is `default` before it" in table and "`uniform` are unchanged" in table
+    paper_row = next(line for line in table.splitlines() if line.startswith("| paper |"))
+    assert "n/a" not in paper_row and "n/a" in next(line for line in table.splitlines() if "default_previous" in line)
