@@ -2,16 +2,16 @@
 
 Every probability is put on the grid of multiples of ``2^-52``: ``round(p * 2^52)``, an integer (half to even, the
 rounding of ``(p + 1) - 1`` in float64; no change for ``p >= 2^-29``, at most ``2^-53`` otherwise). The CDF is the
-prefix sum of these integers in int64, exact in any order, and ``cdf[j] * 2^-52`` is exactly the float64 prefix sum of
-the grid values. When every probability is ``>= 2^-29`` (or 0) the grid values are the float32 probabilities
-themselves, and a draw is bit for bit the plain ``searchsorted(cumsum(probs, dtype=float64), u * total, right=True)``,
-the sampler's earlier inverse CDF.
+prefix sum of these integers, kept in float64: every partial sum is an integer below ``2^53``, so it is exact in any
+order, and ``cdf[j] * 2^-52`` is exactly the float64 prefix sum of the grid values. When every probability is
+``>= 2^-29`` (or 0) the grid values are the float32 probabilities themselves, and a draw is bit for bit the plain
+``searchsorted(cumsum(probs, dtype=float64), u * total, right=True)``, the sampler's earlier inverse CDF.
 
-A value ``v`` in float64 compares with an integer CDF entry through ``floor(v * 2^52)`` (exact: ``v < 2``), and the
-search is branch free: each of ``ceil(log2(S + 1))`` rounds gathers one CDF entry per value, compares and moves the
-position by a power of two (:meth:`ExactCdf.search`). ``torch.searchsorted`` costs a branch misprediction per level and
-one dependent cache miss after another per value; the rounds here are whole-tensor operations whose gathers overlap
-in memory, and the same sequence of operations runs every call (no host sync, fixed shapes).
+A value ``v`` compares with the CDF as ``v * 2^52`` (exact: a power of two), and the search is branch free: each of
+``ceil(log2(S + 1))`` rounds gathers one CDF entry per value, compares and moves the position by a power of two
+(:meth:`ExactCdf.search`). ``torch.searchsorted`` costs a branch misprediction per level and one dependent cache miss
+after another per value; the rounds here are whole-tensor operations whose gathers overlap in memory, and the same
+sequence of operations runs every call (no host sync, fixed shapes).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _SCALE = 2.0**52
 
 
 class ExactCdf:
-    """The exact inverse CDF of a probability table over ``num_slots`` slots (float32 probabilities, int64 CDF).
+    """The exact inverse CDF of a probability table over ``num_slots`` slots (float32 probabilities, integer CDF).
 
     Buffers are allocated once; :meth:`build` and :meth:`search` make no host sync.
 
@@ -36,11 +36,11 @@ class ExactCdf:
         if num_slots < 1:
             raise ValueError(f"num_slots must be >= 1, got {num_slots}")
         self.num_slots = num_slots
-        self.cdf = torch.zeros(num_slots, dtype=torch.int64, device=device)
-        """Prefix sums of ``round(p * 2^52)``: the CDF in units of ``2^-52``. Shape: (S,)."""
+        self.cdf = torch.zeros(num_slots, dtype=torch.float64, device=device)
+        """Prefix sums of ``round(p * 2^52)``: the CDF in units of ``2^-52`` (integers in float64). Shape: (S,)."""
         self.total = torch.zeros((), dtype=torch.float64, device=device)
         """The exact total of the grid values, float64 (updated in place by :meth:`build`)."""
-        self._scaled_total = torch.zeros((), dtype=torch.float64, device=device)
+        self._scaled_total = self.cdf[-1]
         self._grid = torch.zeros(num_slots, dtype=torch.float32, device=device)
         # int32 positions halve the traffic of the gathers (and index_select takes them)
         self._index_dtype = torch.int32 if num_slots < 2**31 - 1 else torch.int64
@@ -65,18 +65,17 @@ class ExactCdf:
         """Put ``probs`` (float32, in [0, 1]) on the grid and build the CDF. Shape: (S,)."""
         # p * 2^52 is exact in float32 (a power of two; p <= 1), and rounding it to an integer is exact too
         torch.mul(probs, _SCALE, out=self._grid).round_()
-        torch.cumsum(self._grid, 0, dtype=torch.int64, out=self.cdf)
-        self._scaled_total.copy_(self.cdf[-1])  # < 2^53: exact in float64
+        torch.cumsum(self._grid, 0, dtype=torch.float64, out=self.cdf)  # integers < 2^53: exact
         torch.mul(self._scaled_total, 1.0 / _SCALE, out=self.total)
 
     def draw(self, uniforms: torch.Tensor) -> torch.Tensor:
         """``search(uniforms * total)`` for float64 uniforms in [0, 1), one multiplication less.
 
-        ``floor((u * total) * 2^52) = floor(u * (total * 2^52))``: scaling by a power of two commutes with rounding.
+        ``(u * total) * 2^52 = u * (total * 2^52)`` in float64: scaling by a power of two commutes with rounding.
 
         Shape: (N,) -> (N,), int32 (int64 past 2^31 slots).
         """
-        return self._search_keys(torch.mul(uniforms, self._scaled_total).to(torch.int64))
+        return self._search_keys(torch.mul(uniforms, self._scaled_total))
 
     def search(self, values: torch.Tensor) -> torch.Tensor:
         """``searchsorted(cdf, values, right=True)`` in probability units: the first slot whose CDF exceeds each value.
@@ -85,14 +84,14 @@ class ExactCdf:
 
         Shape: (N,) -> (N,), int32 (int64 past 2^31 slots).
         """
-        return self._search_keys(torch.mul(values, _SCALE).to(torch.int64))
+        return self._search_keys(torch.mul(values, _SCALE))
 
     def at(self, slots: torch.Tensor) -> torch.Tensor:
         """The CDF at each slot (inclusive), float64. Shape: (N,) -> (N,)."""
-        return torch.index_select(self.cdf, 0, slots).double().mul_(1.0 / _SCALE)
+        return torch.index_select(self.cdf, 0, slots).mul_(1.0 / _SCALE)
 
     def _search_keys(self, keys: torch.Tensor) -> torch.Tensor:
-        """How many CDF entries are ``<= key``, for int64 keys (CDF units). Shape: (N,) -> (N,)."""
+        """How many CDF entries are ``<= key``, for float64 keys (CDF units). Shape: (N,) -> (N,)."""
         pos = torch.ge(keys, self._first).to(self._index_dtype).mul_(self._first_step)
         # two work buffers for all rounds: a fresh bool mask per round would cost an allocation and a conversion
         entry = torch.empty_like(keys)

@@ -137,20 +137,29 @@ def test_sampler_draws_equal_searchsorted(statistic):
 
 @pytest.mark.parametrize("frames", [[300], [120, 90, 200, 57]])
 @pytest.mark.parametrize("bin_layout", ["duration", "beyondmimic"])
-def test_frame_table_equals_the_general_frame_to_slot_map(frames, bin_layout):
-    """Small libraries map frames to slots through a lookup table (one motion: without offsets); the recorded state
-    equals that of the general arithmetic map, bit for bit."""
-    cfg = AdaptiveSamplerCfg(bin_layout=bin_layout, seed=0, rebuild_every=3)
+@pytest.mark.parametrize("attribution", ["failure", "start"])
+@pytest.mark.parametrize("validate_args", [True, False])
+def test_frame_table_equals_the_general_frame_to_slot_map(frames, bin_layout, attribution, validate_args):
+    """Small libraries map frames to slots through lookup tables (one motion: without offsets); the recorded state
+    equals that of the general arithmetic map, bit for bit, for int64 and int32 inputs, bool and soft failures, and
+    (unchecked) out-of-range values, which both clamp the same way."""
+    cfg = AdaptiveSamplerCfg(
+        bin_layout=bin_layout, attribution=attribution, validate_args=validate_args, seed=0, rebuild_every=3
+    )
     samplers = [AdaptiveSampler(cfg, frames, 50.0) for _ in range(2)]
     assert samplers[0]._frame_slot is not None
     samplers[1]._frame_slot = None
     g = torch.Generator().manual_seed(5)
     num_frames = torch.tensor(frames)
-    for _ in range(7):
+    for step in range(8):
         ids = torch.randint(0, len(frames), (64,), generator=g)
         start = (torch.rand(64, generator=g) * num_frames[ids]).long()
         end = start + (torch.rand(64, generator=g) * (num_frames[ids] - start)).long()
         failed = torch.rand(64, generator=g) < 0.4
+        if step % 2:
+            ids, start, end, failed = ids.int(), start.int(), end.int(), failed.float() * 0.7
+        if not validate_args and step == 3:
+            ids, start, end = ids + 5, start - 1000, end + 1000
         for s in samplers:
             s.record(ids, start, end, failed)
             s.step()
@@ -158,3 +167,4 @@ def test_frame_table_equals_the_general_frame_to_slot_map(frames, bin_layout):
     for key, value in states[0].items():
         if isinstance(value, torch.Tensor):
             assert torch.equal(value, states[1][key]), key
+    assert bool(states[0]["failures"].sum() > 0) and bool(states[0]["visits"].sum() > 0)

@@ -98,10 +98,15 @@ def test_record_sample_step_make_no_host_sync_and_keep_their_shapes(name, frames
     assert watches[0].shapes == watches[2].shapes and watches[1].shapes == watches[3].shapes
 
 
-def test_the_watch_sees_a_sync():
-    """The check can fail: validate_args=True reads the value check back, and the watch reports it."""
-    s = AdaptiveSampler(AdaptiveSamplerCfg(seed=0), [300], 50.0)
+@pytest.mark.parametrize("frames", [[300], [120, 90]])
+def test_the_watch_sees_a_sync(frames):
+    """The check can fail: validate_args=True reads the value check back, once per record, and the watch reports
+    it."""
+    s = AdaptiveSampler(AdaptiveSamplerCfg(seed=0), frames, 50.0)
     one = torch.zeros(1, dtype=torch.int64)
     with SyncWatch() as watch:
         s.record(one, one, one, torch.ones(1, dtype=torch.bool))
-    assert "__bool__" in watch.syncs
+    assert watch.syncs == ["tolist"]
+    with SyncWatch() as watch:
+        s.record(one, one, one, torch.full((1,), 0.5))
+    assert watch.syncs == ["tolist"]
