@@ -21,51 +21,82 @@ import torch
 _SCALE = 2.0**52
 """CDF units per unit of probability."""
 
+BLOCK = 16
+"""Slots per block of the two-level search in large tables (two 64-byte lines of CDF entries)."""
+
+TWO_LEVEL_MIN_SLOTS = 1 << 15
+"""Tables of at least this many slots search their block ends first (a table that stays in cache), then the block."""
+
 
 class ExactCdf:
     """The exact inverse CDF of a probability table over ``num_slots`` slots (float32 probabilities, integer CDF).
 
     Buffers are allocated once; :meth:`build` and :meth:`search` make no host sync.
 
+    Large tables search in two levels: the CDF at the end of every block of :data:`BLOCK` slots (a table 16 times
+    smaller, whose entries a search touches stay in cache), then ``log2(BLOCK)`` rounds inside the block. The CDF is
+    padded past S to whole blocks plus one with entries equal to the total: they hold no mass, and a value at the
+    total ends there (a result ``>= S``).
+
     Args:
         num_slots: Length S of the probability tables passed to :meth:`build`.
         device: Device of the buffers.
+        block: Slots per block; default :data:`BLOCK` for tables of at least :data:`TWO_LEVEL_MIN_SLOTS` slots, 1 (one
+            level) below.
     """
 
-    def __init__(self, num_slots: int, device: torch.device) -> None:
+    def __init__(self, num_slots: int, device: torch.device, *, block: int | None = None) -> None:
         if num_slots < 1:
             raise ValueError(f"num_slots must be >= 1, got {num_slots}")
+        if block is None:
+            block = BLOCK if num_slots >= TWO_LEVEL_MIN_SLOTS else 1
+        if block < 1 or block & (block - 1):
+            raise ValueError(f"block must be a power of two >= 1, got {block}")
         self.num_slots = num_slots
-        self.cdf = torch.zeros(num_slots, dtype=torch.float64, device=device)
+        self.block = block
+        num_blocks = -(-num_slots // block)
+        length = num_slots if block == 1 else (num_blocks + 1) * block
+        self._full = torch.zeros(length, dtype=torch.float64, device=device)
+        self.cdf = self._full[:num_slots]
         """Prefix sums of ``round(p * 2^52)``: the CDF in units of ``2^-52`` (integers in float64). Shape: (S,)."""
+        self.max_result = num_slots if block == 1 else length - 1
+        """The largest index a search returns (for a value at or past the total)."""
         self.total = torch.zeros((), dtype=torch.float64, device=device)
         """The exact total of the grid values, float64 (updated in place by :meth:`build`)."""
         self._scaled_total = self.cdf[-1]
-        self._grid = torch.zeros(num_slots, dtype=torch.float32, device=device)
+        self._grid = torch.zeros(length, dtype=torch.float32, device=device)  # 0 past S
         # int32 positions halve the traffic of the gathers (and index_select takes them)
-        self._index_dtype = torch.int32 if num_slots < 2**31 - 1 else torch.int64
-        # Search schedule over the S + 1 possible results 0..S: the first round tests entry S - h (h the largest power
-        # of two <= S) and leaves h candidates [pos, pos + h); each further round halves them by testing entry
-        # pos + m - 1. The views are made once: the rounds then cost a gather, a compare and an add each.
-        half = 1 << (num_slots.bit_length() - 1)
-        self._first = self.cdf[num_slots - half]
-        self._first_step = num_slots + 1 - half
-        self._rounds = []
-        m = half // 2
-        while m >= 1:
-            self._rounds.append((self.cdf[m - 1 :], m))
-            m //= 2
+        self._index_dtype = torch.int32 if length < 2**31 - 1 else torch.int64
+        if block == 1:
+            self._top = self.cdf
+            self._top_source = None
+        else:
+            self._top = torch.zeros(num_blocks, dtype=torch.float64, device=device)
+            self._top_source = self._full[: num_blocks * block].view(num_blocks, block)[:, block - 1]
+        # Search schedule over the T + 1 possible results 0..T of the top table (T entries: the CDF, or the block
+        # ends): the first round tests entry T - h (h the largest power of two <= T) and leaves h candidates
+        # [pos, pos + h); each further round halves them by testing entry pos + m - 1. Inside a block (pos * block)
+        # the same halving runs over block candidates. The views are made once: a round costs a gather, a compare
+        # and an add.
+        num_top = self._top.numel()
+        half = 1 << (num_top.bit_length() - 1)
+        self._first = self._top[num_top - half]
+        self._first_step = num_top + 1 - half
+        self._rounds = [(self._top[m - 1 :], m) for m in _halvings(half)]
+        self._block_rounds = [(self._full[m - 1 :], m) for m in _halvings(block)]
 
     @property
     def grid(self) -> torch.Tensor:
         """The probabilities on the ``2^-52`` grid, float64 (a copy). Shape: (S,)."""
-        return self._grid.double().mul_(1.0 / _SCALE)
+        return self._grid[: self.num_slots].double().mul_(1.0 / _SCALE)
 
     def build(self, probs: torch.Tensor) -> None:
         """Put ``probs`` (float32, in [0, 1]) on the grid and build the CDF. Shape: (S,)."""
         # p * 2^52 is exact in float32 (a power of two; p <= 1), and rounding it to an integer is exact too
-        torch.mul(probs, _SCALE, out=self._grid).round_()
-        torch.cumsum(self._grid, 0, dtype=torch.float64, out=self.cdf)  # integers < 2^53: exact
+        torch.mul(probs, _SCALE, out=self._grid[: self.num_slots]).round_()
+        torch.cumsum(self._grid, 0, dtype=torch.float64, out=self._full)  # integers < 2^53: exact
+        if self._top_source is not None:
+            self._top.copy_(self._top_source)
         torch.mul(self._scaled_total, 1.0 / _SCALE, out=self.total)
 
     def draw(self, uniforms: torch.Tensor) -> torch.Tensor:
@@ -80,7 +111,8 @@ class ExactCdf:
     def search(self, values: torch.Tensor) -> torch.Tensor:
         """``searchsorted(cdf, values, right=True)`` in probability units: the first slot whose CDF exceeds each value.
 
-        ``values`` are float64 in [0, 2). A value at or past the total (none exceeds it) gives ``S``.
+        ``values`` are float64 in [0, 2). A value at or past the total (none exceeds it) gives an index in
+        ``[S, max_result]``.
 
         Shape: (N,) -> (N,), int32 (int64 past 2^31 slots).
         """
@@ -99,4 +131,19 @@ class ExactCdf:
         for entries, step in self._rounds:
             torch.index_select(entries, 0, pos, out=entry)
             pos.add_(torch.le(entry, keys, out=below), alpha=step)
+        if self._block_rounds:
+            pos.mul_(self.block)  # the first slot of the block
+            for entries, step in self._block_rounds:
+                torch.index_select(entries, 0, pos, out=entry)
+                pos.add_(torch.le(entry, keys, out=below), alpha=step)
         return pos
+
+
+def _halvings(candidates: int) -> list[int]:
+    """The steps ``candidates / 2, ..., 1`` of a search over a power of two of candidates."""
+    steps = []
+    m = candidates // 2
+    while m >= 1:
+        steps.append(m)
+        m //= 2
+    return steps

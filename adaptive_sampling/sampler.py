@@ -570,8 +570,8 @@ class AdaptiveSampler:
     def _use_cdf(self, cdf: ExactCdf) -> None:
         """Draw through ``cdf`` (built at the next rebuild), with the per-slot tables of a draw sized for it."""
         self._cdf = cdf
-        # per-slot tables of a draw, extended by one entry past the last slot with the last real slot's: a search
-        # that ends past the table (a value at the total) needs no clamp
+        # per-slot tables of a draw, extended past the last slot with the last real slot's entries: a search that
+        # ends past the table (a value at the total) needs no clamp
         table = torch.stack(
             (
                 self._slots.slot_motion,
@@ -582,8 +582,9 @@ class AdaptiveSampler:
         )
         # int32 (half the bytes of a random row read); a library past 2^31 frames keeps int64
         dtype = torch.int32 if int(self.layout.frame_offsets[-1]) < 2**31 else torch.int64
-        self._draw_table = torch.cat((table, table[self._last_real_slot :][:1])).to(dtype)
-        """(motion, first frame, frames) of each slot's bin, and the last real slot's again. Shape: (S + 1, 3)."""
+        past = table[self._last_real_slot].expand(cdf.max_result + 1 - self._slots.num_slots, 3)
+        self._draw_table = torch.cat((table, past)).to(dtype)
+        """(motion, first frame, frames) of each slot's bin, and the last real slot's past S. Shape: (S + 1.., 3)."""
 
     def _update_record_weight(self) -> None:
         """Set the weight of the next step's events, ``(1 - alpha)^-(clock + 1 - t0)`` (a no-op when it is 1)."""

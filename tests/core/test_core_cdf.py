@@ -1,6 +1,6 @@
-"""The exact inverse CDF (adaptive_sampling.cdf): its branch-free search equals ``torch.searchsorted`` over the exact
-prefix sum of the grid values, and equals the plain float64 cumsum + searchsorted of the float32 probabilities whenever
-that one is exact."""
+"""The exact inverse CDF (adaptive_sampling.cdf): its branch-free search, in one level or two (block ends, then the
+block), equals ``torch.searchsorted`` over the exact prefix sum of the grid values, and equals the plain float64
+cumsum + searchsorted of the float32 probabilities whenever that one is exact."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ def reference(probs: torch.Tensor) -> torch.Tensor:
     return torch.cumsum((probs.double() + 1.0) - 1.0, 0)
 
 
-def check_against_searchsorted(probs: torch.Tensor, seed: int) -> None:
-    cdf = ExactCdf(probs.numel(), CPU)
+def check_against_searchsorted(probs: torch.Tensor, seed: int, block: int | None = None) -> None:
+    num = probs.numel()
+    cdf = ExactCdf(num, CPU, block=block)
     cdf.build(probs)
     ref = reference(probs)
     assert torch.equal(cdf.cdf.double() * 2.0**-52, ref)
@@ -43,30 +44,36 @@ def check_against_searchsorted(probs: torch.Tensor, seed: int) -> None:
     values = torch.cat(
         (
             torch.rand(2000, generator=g, dtype=torch.float64) * ref[-1],
-            ref,  # exactly on every boundary
+            ref[:-1],  # exactly on every boundary below the total
             torch.nextafter(ref, torch.zeros_like(ref)),  # just below them
             torch.zeros(1, dtype=torch.float64),
-            ref[-1:] * 1.5,  # past the total: S
         )
     )
-    assert torch.equal(cdf.search(values).long(), torch.searchsorted(ref, values, right=True))
-    u = torch.cat((torch.rand(2000, generator=g, dtype=torch.float64), torch.tensor([0.0, 1.0 - 2.0**-53])))
+    # a boundary followed by zero-mass slots may equal the total: then any index >= S (clamped here)
+    assert torch.equal(cdf.search(values).long().clamp_max(num), torch.searchsorted(ref, values, right=True))
+    past = cdf.search(torch.cat((ref[-1:], ref[-1:] * 1.5)))  # at and past the total: no slot, an index >= S
+    assert bool(((past >= num) & (past <= cdf.max_result)).all())
+    u = torch.rand(2002, generator=g, dtype=torch.float64)
+    u[-2:] = torch.tensor([0.0, 1.0 - 2.0**-53], dtype=torch.float64)  # the extremes of torch.rand
     assert torch.equal(cdf.draw(u).long(), torch.searchsorted(ref, u * ref[-1], right=True))
 
 
 @settings(deadline=None, max_examples=40)
-@given(num=st.integers(1, 300), seed=st.integers(0, 2**31), tiny=st.booleans())
-def test_search_equals_searchsorted_over_the_exact_prefix_sum(num, seed, tiny):
-    """The CDF is the exact prefix sum of the grid values, and a search gives ``searchsorted(cdf, v, right=True)`` for
-    any value: random ones, 0, every boundary and just below it, the total and past it (then S)."""
-    check_against_searchsorted(random_probs(num, seed, tiny), seed)
+@given(num=st.integers(1, 300), seed=st.integers(0, 2**31), tiny=st.booleans(), block=st.sampled_from([1, 2, 16]))
+def test_search_equals_searchsorted_over_the_exact_prefix_sum(num, seed, tiny, block):
+    """The CDF is the exact prefix sum of the grid values, and a search, in one level or two, gives
+    ``searchsorted(cdf, v, right=True)`` for any value below the total: random ones, 0, every boundary and just below
+    it; at or past the total it gives an index past the last slot."""
+    check_against_searchsorted(random_probs(num, seed, tiny), seed, block)
 
 
-@pytest.mark.parametrize("num", [1, 2, 3, 7, 8, 9, 15, 16, 17, 1023, 1024, 1025, 65535, 65536, 65537])
-def test_search_around_powers_of_two(num):
-    """The search schedule (a first round to a power of two of candidates, then halvings) is exact at the sizes
-    where it changes."""
-    check_against_searchsorted(random_probs(num, num, tiny=num > 100), num)
+@pytest.mark.parametrize("block", [None, 1, 16])
+@pytest.mark.parametrize("num", [1, 2, 3, 7, 8, 9, 15, 16, 17, 1023, 1024, 1025, 32768, 65535, 65536, 65537])
+def test_search_around_powers_of_two(num, block):
+    """The search schedule (a first round to a power of two of candidates, then halvings; blocks past 2^15 slots by
+    default) is exact at the sizes where it changes."""
+    check_against_searchsorted(random_probs(num, num, tiny=num > 100), num, block)
+    assert ExactCdf(num, CPU).block == (16 if num >= 2**15 else 1)
 
 
 def test_search_equals_the_float64_cumsum_of_float32_probabilities():
