@@ -12,7 +12,9 @@ A value ``v`` compares with the CDF as ``floor(v * 2^52)`` (exact: ``v * 2^52`` 
 ``ceil(log2(S + 1))`` rounds gathers one CDF entry per value, compares and moves the position by a power of two
 (:meth:`ExactCdf.search`). ``torch.searchsorted`` costs a branch misprediction per level and one dependent cache miss
 after another per value; the rounds here are whole-tensor operations whose gathers overlap in memory, and the same
-sequence of operations runs every call (no host sync, fixed shapes).
+sequence of operations runs every call (no host sync, fixed shapes). They pay off from about a thousand values on the
+CPU; fewer values (a few resets per step), and every search on a GPU (where a search costs no misprediction and each
+round would be a kernel launch), go through ``torch.searchsorted`` over the same CDF, with the same results.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ BLOCK = 16
 
 TWO_LEVEL_MIN_SLOTS = 1 << 15
 """Tables of at least this many slots search their block ends first (a table that stays in cache), then the block."""
+
+ROUNDS_MIN_VALUES = 1024
+"""On the CPU, searches of at least this many values run the branch-free rounds; fewer go through searchsorted."""
 
 
 class ExactCdf:
@@ -85,6 +90,8 @@ class ExactCdf:
         self._first_step = num_top + 1 - half
         self._rounds = [(self._top[m - 1 :], m) for m in _halvings(half)]
         self._block_rounds = [(self._full[m - 1 :], m) for m in _halvings(block)]
+        self.rounds_min_values: int | None = ROUNDS_MIN_VALUES if self._full.device.type == "cpu" else None
+        """Searches of at least this many values run the branch-free rounds (None: never); the same results."""
 
     @property
     def grid(self) -> torch.Tensor:
@@ -126,6 +133,8 @@ class ExactCdf:
 
     def _search_keys(self, keys: torch.Tensor) -> torch.Tensor:
         """How many CDF entries are ``<= key``, for int64 keys (CDF units). Shape: (N,) -> (N,)."""
+        if self.rounds_min_values is None or keys.numel() < self.rounds_min_values:
+            return torch.searchsorted(self.cdf, keys, right=True, out_int32=self._index_dtype == torch.int32)
         pos = torch.ge(keys, self._first).to(self._index_dtype).mul_(self._first_step)
         # two work buffers for all rounds: a fresh bool mask per round would cost an allocation and a conversion
         entry = torch.empty_like(keys)

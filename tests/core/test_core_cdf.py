@@ -31,9 +31,10 @@ def reference(probs: torch.Tensor) -> torch.Tensor:
     return torch.cumsum((probs.double() + 1.0) - 1.0, 0)
 
 
-def check_against_searchsorted(probs: torch.Tensor, seed: int, block: int | None = None) -> None:
+def check_against_searchsorted(probs: torch.Tensor, seed: int, block: int | None = None, rounds: bool = True) -> None:
     num = probs.numel()
     cdf = ExactCdf(num, CPU, block=block)
+    cdf.rounds_min_values = 0 if rounds else None  # the branch-free rounds, or torch.searchsorted, for every search
     cdf.build(probs)
     ref = reference(probs)
     assert torch.equal(cdf.cdf.double() * 2.0**-52, ref)
@@ -59,12 +60,18 @@ def check_against_searchsorted(probs: torch.Tensor, seed: int, block: int | None
 
 
 @settings(deadline=None, max_examples=40)
-@given(num=st.integers(1, 300), seed=st.integers(0, 2**31), tiny=st.booleans(), block=st.sampled_from([1, 2, 16]))
-def test_search_equals_searchsorted_over_the_exact_prefix_sum(num, seed, tiny, block):
-    """The CDF is the exact prefix sum of the grid values, and a search, in one level or two, gives
-    ``searchsorted(cdf, v, right=True)`` for any value below the total: random ones, 0, every boundary and just below
-    it; at or past the total it gives an index past the last slot."""
-    check_against_searchsorted(random_probs(num, seed, tiny), seed, block)
+@given(
+    num=st.integers(1, 300),
+    seed=st.integers(0, 2**31),
+    tiny=st.booleans(),
+    block=st.sampled_from([1, 2, 16]),
+    rounds=st.booleans(),
+)
+def test_search_equals_searchsorted_over_the_exact_prefix_sum(num, seed, tiny, block, rounds):
+    """The CDF is the exact prefix sum of the grid values, and a search (branch-free rounds in one level or two, or
+    torch.searchsorted) gives ``searchsorted(cdf, v, right=True)`` for any value below the total: random ones, 0,
+    every boundary and just below it; at or past the total it gives an index past the last slot."""
+    check_against_searchsorted(random_probs(num, seed, tiny), seed, block, rounds)
 
 
 @pytest.mark.parametrize("block", [None, 1, 16])
@@ -73,6 +80,7 @@ def test_search_around_powers_of_two(num, block):
     """The search schedule (a first round to a power of two of candidates, then halvings; blocks past 2^15 slots by
     default) is exact at the sizes where it changes."""
     check_against_searchsorted(random_probs(num, num, tiny=num > 100), num, block)
+    check_against_searchsorted(random_probs(num, num, tiny=num > 100), num, block, rounds=False)
     assert ExactCdf(num, CPU).block == (16 if num >= 2**15 else 1)
 
 
