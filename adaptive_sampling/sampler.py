@@ -313,12 +313,18 @@ class AdaptiveSampler:
             # inverse CDF restricted to the motion's slots: u = low + U * (high - low)
             slots = cdf.search(low + u * (high - low))
             slots = torch.minimum(torch.maximum(slots, first), last)
-        # one row gather (motion, first frame, width) per draw: one cache miss, not three, in a large table. The
-        # frame inside the bin is floor(r * width) <= width - 1: r <= 1 - 2^-53 keeps r * width below width in
+        # the bin's motion, first frame and width (large tables: one row gather, one cache miss instead of three).
+        # The frame inside the bin is floor(r * width) <= width - 1: r <= 1 - 2^-53 keeps r * width below width in
         # float64 (width < 2^52)
-        motion, first_frame, width = torch.index_select(self._draw_table, 0, slots).unbind(1)
-        frames = torch.mul(r, width).to(torch.int64).add_(first_frame)
-        motion = motion.to(torch.int64)
+        if self._draw_table is not None:
+            motion, first_frame, width = torch.index_select(self._draw_table, 0, slots).unbind(1)
+            frames = torch.mul(r, width).to(torch.int64).add_(first_frame)
+            motion = motion.to(torch.int64)
+        else:
+            motion_table, first_table, width_table = self._draw_columns
+            frames = torch.index_select(width_table, 0, slots).mul_(r).to(torch.int64)
+            frames.add_(torch.index_select(first_table, 0, slots))
+            motion = torch.index_select(motion_table, 0, slots)
         if motion_ids is not None:
             # a motion without probability mass: start from its prior (uniform in time), decided on the device
             num_frames = lay.num_frames[motion_ids]
@@ -580,11 +586,19 @@ class AdaptiveSampler:
             ),
             dim=1,
         )
-        # int32 (half the bytes of a random row read); a library past 2^31 frames keeps int64
-        dtype = torch.int32 if int(self.layout.frame_offsets[-1]) < 2**31 else torch.int64
         past = table[self._last_real_slot].expand(cdf.max_result + 1 - self._slots.num_slots, 3)
-        self._draw_table = torch.cat((table, past)).to(dtype)
-        """(motion, first frame, frames) of each slot's bin, and the last real slot's past S. Shape: (S + 1.., 3)."""
+        table = torch.cat((table, past))
+        self._draw_table: torch.Tensor | None = None
+        """Large tables: (motion, first frame, frames) of each slot's bin, int32 rows (one random row read, not three).
+        Shape: (S + 1.., 3)."""
+        self._draw_columns: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        """Small tables: the same as three columns (motion, first frame as int64, frames as float64): fewer conversions,
+        which cost more than the reads there."""
+        if cdf.block > 1:
+            dtype = torch.int32 if int(self.layout.frame_offsets[-1]) < 2**31 else torch.int64
+            self._draw_table = table.to(dtype)
+        else:
+            self._draw_columns = (table[:, 0].contiguous(), table[:, 1].contiguous(), table[:, 2].double())
 
     def _update_record_weight(self) -> None:
         """Set the weight of the next step's events, ``(1 - alpha)^-(clock + 1 - t0)`` (a no-op when it is 1)."""
