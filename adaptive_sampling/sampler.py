@@ -252,7 +252,7 @@ class AdaptiveSampler:
         if self._frame_slot is None:
             motion_ids = motion_ids.long()
             frames = torch.stack((start_frames, last)).long()
-            slots = self._slots.slot_offsets[motion_ids] + lay.local_bins_of(motion_ids, frames)
+            slots = torch.index_select(self._slots.slot_offsets, 0, motion_ids) + lay.local_bins_of(motion_ids, frames)
             torch.add(slots, self._visit_offsets, out=buf.visit_rows)
             buf.rows[1].copy_(slots[1])
             return
