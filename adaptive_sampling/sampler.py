@@ -134,7 +134,7 @@ class AdaptiveSampler:
                 self._frame_slot = (frame_slot, frame_slot + num_slots, frame_slot + num_slots + 1)
             self._single_motion = num_motions == 1
             self._visit_offsets = torch.tensor([[num_slots], [num_slots + 1]], device=dev)
-            self._record_cache: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+            self._record_cache: dict[int, _RecordBuffers] = {}
             self._generator = torch.Generator(device=dev)
         seed = cfg.seed if cfg.seed is not None else int(torch.randint(0, 2**62, (1,)))
         self._generator.manual_seed(seed)
@@ -231,7 +231,8 @@ class AdaptiveSampler:
         if cached is None:
             if len(self._record_cache) >= 16:  # a bounded cache: callers with ever-changing E pay a rebuild
                 self._record_cache.clear()
-            cached = self._record_cache[num] = _RecordBuffers(num, self.device)
+            with torch.inference_mode(False):  # written in place later, in or out of inference mode
+                cached = self._record_cache[num] = _RecordBuffers(num, self.device)
         return cached
 
     def _record_index(
