@@ -1,102 +1,160 @@
-"""The exact cumulative distribution the sampler draws from, built without a serial pass over the whole table.
+"""The exact cumulative distribution the sampler draws from, and a branch-free search of it.
 
-A float64 prefix sum over millions of bins is one serial chain of additions (a few ns per bin on a CPU, tens of
-memory passes), and its rounding makes each draw depend on that exact chain. Here every probability is first put on
-the grid of multiples of ``2^-52`` (``(p + 1) - 1`` in float64: a rounding of at most ``2^-53`` per bin, and none for
-``p >= 2^-29``). Every partial sum of such values below 2 is then exact in float64, so the prefix sum has the same
-value whatever the order of the additions: the table is cut into blocks of :data:`BLOCK` slots, the rebuild only sums
-each block (a vectorised reduction) and prefix-sums the block totals, and a draw finds its block by a binary search
-over the block ends, then its slot by a binary search in the prefix sums of its block's 16 values. The result is exactly
-``searchsorted(cumsum(grid), v, right=True)``; when every probability is ``>= 2^-29`` (or 0) the grid is the float32
-probabilities themselves and this is bit for bit the plain float64 ``cumsum`` + ``searchsorted`` of the float32
-probabilities, the sampler's earlier inverse CDF.
+Every probability is put on the grid of multiples of ``2^-52``: ``round(p * 2^52)``, an integer (half to even, the
+rounding of ``(p + 1) - 1`` in float64; no change for ``p >= 2^-29``, at most ``2^-53`` otherwise). The CDF is the
+prefix sum of these integers in int64 (exact in any order; an integer prefix sum also runs several times faster on a
+CPU than a float64 one), and ``cdf[j] * 2^-52`` is exactly the float64 prefix sum of the grid values. When every
+probability is ``>= 2^-29`` (or 0) the grid values are the float32 probabilities themselves, and a draw is bit for bit
+the plain ``searchsorted(cumsum(probs, dtype=float64), u * total, right=True)``, the sampler's earlier inverse CDF.
 
-Small tables (at most :data:`FULL_CDF_MAX_SLOTS` slots) keep the whole exact prefix sum and search it directly: a
-draw is then one ``searchsorted``, and the results are the same as the blocked search (tested against each other).
+A value ``v`` compares with the CDF as ``floor(v * 2^52)`` (exact: ``v * 2^52`` scales by a power of two and stays below
+``2^53``), and the search is branch free: each of
+``ceil(log2(S + 1))`` rounds gathers one CDF entry per value, compares and moves the position by a power of two
+(:meth:`ExactCdf.search`). ``torch.searchsorted`` costs a branch misprediction per level and one dependent cache miss
+after another per value; the rounds here are whole-tensor operations whose gathers overlap in memory, and the same
+sequence of operations runs every call (no host sync, fixed shapes). They pay off from about a thousand values on the
+CPU; fewer values (a few resets per step), and every search on a GPU (where a search costs no misprediction and each
+round would be a kernel launch), go through ``torch.searchsorted`` over the same CDF, with the same results.
 """
 
 from __future__ import annotations
 
 import torch
 
-BLOCK = 16
-"""Slots per block of the two-level search (one 128-byte float64 row per draw)."""
+_SCALE = 2.0**52
+"""CDF units per unit of probability."""
 
-FULL_CDF_MAX_SLOTS = 1 << 15
-"""Tables up to this many slots keep the full prefix sum (a draw is one binary search); larger ones are blocked."""
+BLOCK = 16
+"""Slots per block of the two-level search in large tables (two 64-byte lines of CDF entries)."""
+
+TWO_LEVEL_MIN_SLOTS = 1 << 15
+"""Tables of at least this many slots search their block ends first (a table that stays in cache), then the block."""
+
+ROUNDS_MIN_VALUES = 1024
+"""On the CPU, searches of at least this many values run the branch-free rounds; fewer go through searchsorted."""
 
 
 class ExactCdf:
-    """The exact inverse CDF of a probability table over ``num_slots`` slots (float32 probabilities, float64 CDF).
+    """The exact inverse CDF of a probability table over ``num_slots`` slots (float32 probabilities, integer CDF).
 
     Buffers are allocated once; :meth:`build` and :meth:`search` make no host sync.
+
+    Large tables search in two levels: the CDF at the end of every block of :data:`BLOCK` slots (a table 16 times
+    smaller, whose entries a search touches stay in cache), then ``log2(BLOCK)`` rounds inside the block. The CDF is
+    padded past S to whole blocks plus one with entries equal to the total: they hold no mass, and a value at the
+    total ends there (a result ``>= S``).
 
     Args:
         num_slots: Length S of the probability tables passed to :meth:`build`.
         device: Device of the buffers.
-        blocked: Force the two-level (``True``) or the full (``False``) layout; default by size.
+        block: Slots per block; default :data:`BLOCK` for tables of at least :data:`TWO_LEVEL_MIN_SLOTS` slots, 1 (one
+            level) below.
     """
 
-    def __init__(self, num_slots: int, device: torch.device, *, blocked: bool | None = None) -> None:
+    def __init__(self, num_slots: int, device: torch.device, *, block: int | None = None) -> None:
+        if num_slots < 1:
+            raise ValueError(f"num_slots must be >= 1, got {num_slots}")
+        if block is None:
+            block = BLOCK if num_slots >= TWO_LEVEL_MIN_SLOTS else 1
+        if block < 1 or block & (block - 1):
+            raise ValueError(f"block must be a power of two >= 1, got {block}")
         self.num_slots = num_slots
-        self.blocked = num_slots > FULL_CDF_MAX_SLOTS if blocked is None else blocked
-        self.num_blocks = -(-num_slots // BLOCK)
-        length = self.num_blocks * BLOCK if self.blocked else num_slots
-        self.grid = torch.zeros(length, dtype=torch.float64, device=device)
-        """The probabilities on the ``2^-52`` grid (0 past ``num_slots``). Shape: (S rounded up to BLOCK,)."""
-        if self.blocked:
-            self._ones = torch.ones(BLOCK, dtype=torch.float64, device=device)
-            self.block_ends = torch.zeros(self.num_blocks, dtype=torch.float64, device=device)
-            """CDF at the end of each block. Shape: (S / BLOCK,)."""
-            self.block_starts = torch.zeros(self.num_blocks, dtype=torch.float64, device=device)
-            """CDF before each block. Shape: (S / BLOCK,)."""
-            self.cdf = None
+        self.block = block
+        num_blocks = -(-num_slots // block)
+        length = num_slots if block == 1 else (num_blocks + 1) * block
+        self._full = torch.zeros(length, dtype=torch.int64, device=device)
+        self.cdf = self._full[:num_slots]
+        """Prefix sums of ``round(p * 2^52)``: the CDF in units of ``2^-52``. Shape: (S,)."""
+        self.max_result = num_slots if block == 1 else length - 1
+        """The largest index a search returns (for a value at or past the total)."""
+        self.total = torch.zeros((), dtype=torch.float64, device=device)
+        """The exact total of the grid values, float64 (updated in place by :meth:`build`)."""
+        self._scaled_total = torch.zeros((), dtype=torch.float64, device=device)
+        self._grid = torch.zeros(length, dtype=torch.float32, device=device)  # 0 past S
+        # int32 positions halve the traffic of the gathers (and index_select takes them)
+        self._index_dtype = torch.int32 if length < 2**31 - 1 else torch.int64
+        if block == 1:
+            self._top = self.cdf
+            self._top_source = None
         else:
-            self.cdf = torch.zeros(num_slots, dtype=torch.float64, device=device)
-            """The full CDF (small tables only). Shape: (S,)."""
+            self._top = torch.zeros(num_blocks, dtype=torch.int64, device=device)
+            self._top_source = self._full[: num_blocks * block].view(num_blocks, block)[:, block - 1]
+        # Search schedule over the T + 1 possible results 0..T of the top table (T entries: the CDF, or the block
+        # ends): the first round tests entry T - h (h the largest power of two <= T) and leaves h candidates
+        # [pos, pos + h); each further round halves them by testing entry pos + m - 1. Inside a block (pos * block)
+        # the same halving runs over block candidates. The views are made once: a round costs a gather, a compare
+        # and an add.
+        num_top = self._top.numel()
+        half = 1 << (num_top.bit_length() - 1)
+        self._first = self._top[num_top - half]
+        self._first_step = num_top + 1 - half
+        self._rounds = [(self._top[m - 1 :], m) for m in _halvings(half)]
+        self._block_rounds = [(self._full[m - 1 :], m) for m in _halvings(block)]
+        self.rounds_min_values: int | None = ROUNDS_MIN_VALUES if self._full.device.type == "cpu" else None
+        """Searches of at least this many values run the branch-free rounds (None: never); the same results."""
 
     @property
-    def total(self) -> torch.Tensor:
-        """The exact sum of the grid values (0-dim view, updated by :meth:`build`)."""
-        return self.block_ends[-1] if self.blocked else self.cdf[-1]
+    def grid(self) -> torch.Tensor:
+        """The probabilities on the ``2^-52`` grid, float64 (a copy). Shape: (S,)."""
+        return self._grid[: self.num_slots].double().mul_(1.0 / _SCALE)
 
     def build(self, probs: torch.Tensor) -> None:
         """Put ``probs`` (float32, in [0, 1]) on the grid and build the CDF. Shape: (S,)."""
-        grid = self.grid[: self.num_slots]
-        grid.copy_(probs).add_(1.0).sub_(1.0)  # exact: the rounding happens in the addition only
-        if self.blocked:
-            # block sums as a matrix-vector product (a BLAS kernel; exact in any order), then their prefix sum
-            torch.mv(self.grid.view(self.num_blocks, BLOCK), self._ones, out=self.block_starts)
-            torch.cumsum(self.block_starts, 0, out=self.block_ends)
-            self.block_starts[0] = 0.0
-            self.block_starts[1:] = self.block_ends[:-1]
-        else:
-            torch.cumsum(grid, 0, out=self.cdf)
+        # p * 2^52 is exact in float32 (a power of two; p <= 1), and rounding it to an integer is exact too
+        torch.mul(probs, _SCALE, out=self._grid[: self.num_slots]).round_()
+        self._full.copy_(self._grid).cumsum_(0)
+        if self._top_source is not None:
+            self._top.copy_(self._top_source)
+        self._scaled_total.copy_(self.cdf[-1])  # < 2^53: exact in float64
+        torch.mul(self._scaled_total, 1.0 / _SCALE, out=self.total)
+
+    def draw(self, uniforms: torch.Tensor) -> torch.Tensor:
+        """``search(uniforms * total)`` for float64 uniforms in [0, 1), one multiplication less.
+
+        ``floor((u * total) * 2^52) = floor(u * (total * 2^52))``: scaling by a power of two commutes with rounding.
+
+        Shape: (N,) -> (N,), int32 (int64 past 2^31 slots).
+        """
+        return self._search_keys(torch.mul(uniforms, self._scaled_total).to(torch.int64))
 
     def search(self, values: torch.Tensor) -> torch.Tensor:
-        """``searchsorted(cdf, values, right=True)``: the first slot whose CDF exceeds each value.
+        """``searchsorted(cdf, values, right=True)`` in probability units: the first slot whose CDF exceeds each value.
 
-        A value at or past the total (none exceeds it) gives an index ``>= S``: ``S`` with the full prefix sum, the end
-        of the padded table with blocks.
+        ``values`` are float64 in [0, 2). A value at or past the total (none exceeds it) gives an index in
+        ``[S, max_result]``.
 
-        Shape: (N,) -> (N,), int64.
+        Shape: (N,) -> (N,), int32 (int64 past 2^31 slots).
         """
-        if not self.blocked:
-            return torch.searchsorted(self.cdf, values, right=True)
-        block = torch.searchsorted(self.block_ends, values, right=True).clamp_max_(self.num_blocks - 1)
-        # v - (CDF before the block) is exact: both are multiples of ulp(v) and the difference is at most v
-        inside = torch.sub(values, torch.index_select(self.block_starts, 0, block)).unsqueeze_(1)
-        inside = torch.searchsorted(self._local_cdf(block), inside, right=True).squeeze_(1)
-        return inside.add_(block, alpha=BLOCK)
+        return self._search_keys(torch.mul(values, _SCALE).to(torch.int64))
 
     def at(self, slots: torch.Tensor) -> torch.Tensor:
         """The CDF at each slot (inclusive), float64. Shape: (N,) -> (N,)."""
-        if not self.blocked:
-            return self.cdf[slots]
-        block = torch.div(slots, BLOCK, rounding_mode="floor")
-        local = self._local_cdf(block).gather(1, torch.remainder(slots, BLOCK).unsqueeze(1)).squeeze(1)
-        return local.add_(torch.index_select(self.block_starts, 0, block))
+        return torch.index_select(self.cdf, 0, slots).double().mul_(1.0 / _SCALE)
 
-    def _local_cdf(self, block: torch.Tensor) -> torch.Tensor:
-        """The prefix sums inside each given block (exact). Shape: (N,) -> (N, BLOCK)."""
-        return torch.index_select(self.grid.view(self.num_blocks, BLOCK), 0, block).cumsum_(1)
+    def _search_keys(self, keys: torch.Tensor) -> torch.Tensor:
+        """How many CDF entries are ``<= key``, for int64 keys (CDF units). Shape: (N,) -> (N,)."""
+        if self.rounds_min_values is None or keys.numel() < self.rounds_min_values:
+            return torch.searchsorted(self.cdf, keys, right=True, out_int32=self._index_dtype == torch.int32)
+        pos = torch.ge(keys, self._first).to(self._index_dtype).mul_(self._first_step)
+        # two work buffers for all rounds: a fresh bool mask per round would cost an allocation and a conversion
+        entry = torch.empty_like(keys)
+        below = torch.empty_like(pos)
+        for entries, step in self._rounds:
+            torch.index_select(entries, 0, pos, out=entry)
+            pos.add_(torch.le(entry, keys, out=below), alpha=step)
+        if self._block_rounds:
+            pos.mul_(self.block)  # the first slot of the block
+            for entries, step in self._block_rounds:
+                torch.index_select(entries, 0, pos, out=entry)
+                pos.add_(torch.le(entry, keys, out=below), alpha=step)
+        return pos
+
+
+def _halvings(candidates: int) -> list[int]:
+    """The steps ``candidates / 2, ..., 1`` of a search over a power of two of candidates."""
+    steps = []
+    m = candidates // 2
+    while m >= 1:
+        steps.append(m)
+        m //= 2
+    return steps

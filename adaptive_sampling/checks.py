@@ -164,16 +164,31 @@ def _any_bad_segment(
     end_frames: torch.Tensor,
     failed: torch.Tensor,
 ) -> bool:
-    """Whether any value of a record() call is out of range (one host sync)."""
-    bad = (motion_ids < 0) | (motion_ids >= layout.num_motions)
+    """Whether any value of a record() call is out of range (one host sync).
+
+    Whole-tensor reductions read back at once: min and max of the ids and of the end frames, min of the start frames,
+    of ``end - start`` (which cannot overflow once both frames are >= 0) and of ``limit - end``, compared on the host
+    with the bounds. (Separate reductions: several times faster on the CPU than one over the stacked rows.)
+    """
+    m_min, m_max = torch.aminmax(motion_ids)
+    e_min, e_max = torch.aminmax(end_frames)
+    stats = [m_min, m_max, start_frames.min(), e_min, torch.sub(end_frames, start_frames).min()]
     if layout.num_motions == 1:
-        limit = layout.num_frames  # broadcasts: no gather
+        stats += [layout.num_frames[0], e_max]  # one limit: no gather
     else:
         limit = torch.index_select(layout.num_frames, 0, motion_ids.clamp(0, layout.num_motions - 1).long())
-    bad |= (start_frames < 0) | (end_frames < start_frames) | (end_frames >= limit)
+        stats += [torch.sub(limit, end_frames).min(), torch.zeros_like(m_min)]
+    values = torch.stack(stats)
     if failed.is_floating_point():
-        bad |= ~((failed >= 0) & (failed <= 1))
-    return bool(bad.any())
+        values = torch.cat((values.double(), torch.stack(torch.aminmax(failed)).double()))
+    got = values.tolist()
+    m_lo, m_hi, s_lo, e_lo, d_lo, margin, e_hi = got[:7]
+    # every end frame below its motion's limit: limit - end >= 1 (one motion: its limit minus the largest end)
+    bad = m_lo < 0 or m_hi >= layout.num_motions or s_lo < 0 or e_lo < 0 or d_lo < 0 or margin - e_hi < 1
+    if failed.is_floating_point():
+        f_lo, f_hi = got[7:]
+        bad = bad or not (f_lo >= 0 and f_hi <= 1)  # also catches NaN
+    return bad
 
 
 def _check_frames(layout: MotionLayout, name: str, motion_ids: torch.Tensor, frames: torch.Tensor) -> None:

@@ -153,10 +153,9 @@ class MotionLayout:
         Shape: (E,) -> (E,), or (k, E) -> (k, E).
         """
         if self.bin_layout == "beyondmimic":
-            return torch.div(
-                frames * self.bins_per_motion[motion_ids], self.num_frames[motion_ids], rounding_mode="floor"
-            )
-        return torch.floor((frames.double() + 1e-9) / self._frames_per_bin[motion_ids]).long()
+            bins = _per_motion(self.bins_per_motion, motion_ids)
+            return torch.div(frames * bins, _per_motion(self.num_frames, motion_ids), rounding_mode="floor")
+        return torch.floor((frames.double() + 1e-9) / _per_motion(self._frames_per_bin, motion_ids)).long()
 
     def bins_of(self, motion_ids: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         """Flat bin of each (motion, local frame); inputs are assumed valid. Shape: (E,) -> (E,)."""
@@ -197,6 +196,11 @@ class MotionLayout:
             f"MotionLayout(num_motions={self.num_motions}, num_bins={self.num_bins}, "
             f"bin_duration_s={self.bin_duration_s}, bin_layout={self.bin_layout!r})"
         )
+
+
+def _per_motion(table: torch.Tensor, motion_ids: torch.Tensor) -> torch.Tensor:
+    """``table[motion_ids]``; index_select for 1-D ids (several times faster than advanced indexing on the CPU)."""
+    return torch.index_select(table, 0, motion_ids) if motion_ids.dim() == 1 else table[motion_ids]
 
 
 def _as_list(values: Sequence | torch.Tensor, name: str) -> list:

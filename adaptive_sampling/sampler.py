@@ -126,13 +126,15 @@ class AdaptiveSampler:
             self._deferred_merges = 0
             # small libraries: local frame -> slot by one lookup in a table over all frames (same map as
             # local_bins_of); a single motion needs no frame offset either
-            self._frame_slot: torch.Tensor | None = None
+            self._frame_slot: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
             if int(lay.frame_offsets[-1]) <= _FRAME_TABLE_MAX_FRAMES:
                 frame_motion = torch.repeat_interleave(torch.arange(num_motions, device=dev), lay.num_frames.to(dev))
                 local = torch.arange(frame_motion.numel(), device=dev) - lay.frame_offsets[frame_motion]
-                self._frame_slot = slots.slot_offsets[frame_motion] + lay.local_bins_of(frame_motion, local)
+                frame_slot = slots.slot_offsets[frame_motion] + lay.local_bins_of(frame_motion, local)
+                self._frame_slot = (frame_slot, frame_slot + num_slots, frame_slot + num_slots + 1)
             self._single_motion = num_motions == 1
-            self._record_cache: dict[int, tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]] = {}
+            self._visit_offsets = torch.tensor([[num_slots], [num_slots + 1]], device=dev)
+            self._record_cache: dict[int, _RecordBuffers] = {}
             self._generator = torch.Generator(device=dev)
         seed = cfg.seed if cfg.seed is not None else int(torch.randint(0, 2**62, (1,)))
         self._generator.manual_seed(seed)
@@ -205,61 +207,64 @@ class AdaptiveSampler:
         num = checks.check_record(
             self.layout, self.device, self.cfg.validate_args, motion_ids, start_frames, end_frames, failed
         )
-        failed = failed.detach()  # a soft failure may come from a graph; statistics never join one
         if not self.training or num == 0:
             return
+        if failed.requires_grad:
+            failed = failed.detach()  # a soft failure may come from a graph; statistics never join one
 
+        # One index_add_ into the flat pending buffer (failures | visit differences) of the rows
+        #   index:  first bin + S | last bin    | last bin + S + 1
+        #   value:  +w            | failed * w  | -w
+        # visits as a difference array, +w on the segment's first bin and -w after its last (the slot after a clip's
+        # last bin is its own spare slot, so clips stay separate), the failure at the last bin (the start's with
+        # attribution="start"); then the totals [segments, failures] as the sums of the first two value rows.
+        buf = self._record_buffers(num)
+        self._record_index(motion_ids, start_frames, end_frames, buf)
+        buf.failed.copy_(failed)
+        torch.mul(buf.values, self._record_weight, out=buf.weighted)
+        self._pending.index_add_(0, buf.flat_index, buf.flat_weighted)
+        self._pending_totals.add_(buf.counted.sum(1))
+
+    def _record_buffers(self, num: int) -> _RecordBuffers:
+        """The index and value rows of :meth:`record`'s index_add_ for ``num`` segments (cached per ``num``)."""
+        cached = self._record_cache.get(num)
+        if cached is None:
+            if len(self._record_cache) >= 16:  # a bounded cache: callers with ever-changing E pay a rebuild
+                self._record_cache.clear()
+            with torch.inference_mode(False):  # written in place later, in or out of inference mode
+                cached = self._record_cache[num] = _RecordBuffers(num, self.device)
+        return cached
+
+    def _record_index(
+        self, motion_ids: torch.Tensor, start_frames: torch.Tensor, end_frames: torch.Tensor, buf: _RecordBuffers
+    ) -> None:
+        """The rows of :meth:`record`'s index: the first slot + S, the failure's slot, the last slot + S + 1.
+
+        Shape: (E,) each.
+        """
         lay = self.layout
-        motion_ids = motion_ids.long()
-        frames = torch.stack((start_frames, end_frames)).long()
         if not self.cfg.validate_args:
             # unchecked values: clamp them into range, so every index is valid before anything is written (wrong
             # values give wrong statistics, never a half-applied record)
-            motion_ids = motion_ids.clamp(0, lay.num_motions - 1)
-            frames = torch.minimum(frames.clamp_min(0), lay.num_frames[motion_ids] - 1)
-        slots = self._slots_of(motion_ids, frames)
-        start_slots, end_slots = slots
-        weight = self._record_weight
-        fail = failed.to(torch.float64) * weight
-        if self.cfg.attribution == "failure":
-            last = end_slots
-        else:
-            last = start_slots
-            slots = torch.stack((start_slots, last))
-        # One index_add_ into the flat pending buffer (failures | visit differences | totals): the failure at the
-        # last bin; visits as a difference array, +w on the segment's first bin and -w after its last (the slot
-        # after a clip's last bin is its own spare slot, so clips stay separate); the totals [segments, failures].
-        index_tail, signs = self._record_constants(num)
-        index = torch.cat((last, (slots + index_tail[0]).view(-1), index_tail[1]))
-        signed = signs * weight
-        self._pending.index_add_(0, index, torch.cat((fail, signed, signed[:num], fail)))
-
-    def _record_constants(self, num: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Index offsets and signs of :meth:`record`'s index_add_ for ``num`` segments (cached per ``num``).
-
-        Returns ``(index_tail, signs)``: ``index_tail[0]`` (2, 1) offsets of the visit entries, ``index_tail[1]``
-        the totals' entries (2 E,); ``signs`` +1 for the E first visit entries, -1 for the E closing ones (2 E,).
-        """
-        cached = self._record_cache.get(num)
-        if cached is None:
-            num_slots = self._slots.num_slots
-            dev = self.device
-            offsets = torch.tensor([[num_slots], [num_slots + 1]], dtype=torch.int64, device=dev)
-            totals = torch.arange(2 * num_slots, 2 * num_slots + 2, device=dev).repeat_interleave(num)
-            signs = torch.ones(2 * num, dtype=torch.float64, device=dev)
-            signs[num:] = -1.0
-            if len(self._record_cache) >= 16:  # a bounded cache: callers with ever-changing E pay a rebuild
-                self._record_cache.clear()
-            cached = self._record_cache[num] = ((offsets, totals), signs)
-        return cached
-
-    def _slots_of(self, motion_ids: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
-        """The slot of each (motion, local frame); inputs are assumed valid. Shape: (k, E) -> (k, E)."""
+            motion_ids = motion_ids.long().clamp(0, lay.num_motions - 1)
+            frames = torch.stack((start_frames, end_frames)).long()
+            start_frames, end_frames = torch.minimum(frames.clamp_min(0), lay.num_frames[motion_ids] - 1)
+        last = end_frames if self.cfg.attribution == "failure" else start_frames
         if self._frame_slot is None:
-            return self._slots.slot_offsets[motion_ids] + self.layout.local_bins_of(motion_ids, frames)
+            motion_ids = motion_ids.long()
+            frames = torch.stack((start_frames, last)).long()
+            slots = torch.index_select(self._slots.slot_offsets, 0, motion_ids) + lay.local_bins_of(motion_ids, frames)
+            torch.add(slots, self._visit_offsets, out=buf.visit_rows)
+            buf.rows[1].copy_(slots[1])
+            return
+        # small libraries: three lookups in tables of the slot of every frame (+ S, + S + 1)
         if not self._single_motion:
-            frames = frames + torch.index_select(self.layout.frame_offsets, 0, motion_ids)
-        return torch.index_select(self._frame_slot, 0, frames.reshape(-1)).view(frames.shape)
+            offsets = torch.index_select(lay.frame_offsets, 0, _as_index(motion_ids))
+            start_frames, last = start_frames + offsets, last + offsets
+        start_frames, last = _as_index(start_frames), _as_index(last)
+        torch.index_select(self._frame_slot[1], 0, start_frames, out=buf.rows[0])
+        torch.index_select(self._frame_slot[0], 0, last, out=buf.rows[1])
+        torch.index_select(self._frame_slot[2], 0, last, out=buf.rows[2])
 
     def sample(
         self, num: int | None = None, *, motion_ids: torch.Tensor | None = None
@@ -300,7 +305,7 @@ class AdaptiveSampler:
 
         cdf = self._cdf
         if motion_ids is None:
-            slots = cdf.search(u.mul_(self._cdf_total))
+            slots = cdf.draw(u)
         else:
             first = self._slots.slot_offsets[motion_ids]
             last = first + lay.bins_per_motion[motion_ids] - 1
@@ -309,11 +314,18 @@ class AdaptiveSampler:
             # inverse CDF restricted to the motion's slots: u = low + U * (high - low)
             slots = cdf.search(low + u * (high - low))
             slots = torch.minimum(torch.maximum(slots, first), last)
-        # index_select: several times faster than t[idx] on the CPU for large tables
-        width = torch.index_select(self._draw_num_frames, 0, slots)
-        offset = torch.minimum((r * width).long(), width - 1)
-        motion = torch.index_select(self._draw_motion, 0, slots)
-        frames = torch.index_select(self._draw_start_frame, 0, slots).add_(offset)
+        # the bin's motion, first frame and width (large tables: one row gather, one cache miss instead of three).
+        # The frame inside the bin is floor(r * width) <= width - 1: r <= 1 - 2^-53 keeps r * width below width in
+        # float64 (width < 2^52)
+        if self._draw_table is not None:
+            motion, first_frame, width = torch.index_select(self._draw_table, 0, slots).unbind(1)
+            frames = torch.mul(r, width).to(torch.int64).add_(first_frame)
+            motion = motion.to(torch.int64)
+        else:
+            motion_table, first_table, width_table = self._draw_columns
+            frames = torch.index_select(width_table, 0, slots).mul_(r).to(torch.int64)
+            frames.add_(torch.index_select(first_table, 0, slots))
+            motion = torch.index_select(motion_table, 0, slots)
         if motion_ids is not None:
             # a motion without probability mass: start from its prior (uniform in time), decided on the device
             num_frames = lay.num_frames[motion_ids]
@@ -565,16 +577,29 @@ class AdaptiveSampler:
     def _use_cdf(self, cdf: ExactCdf) -> None:
         """Draw through ``cdf`` (built at the next rebuild), with the per-slot tables of a draw sized for it."""
         self._cdf = cdf
-        self._cdf_total = cdf.total  # a view, made once
         # per-slot tables of a draw, extended past the last slot with the last real slot's entries: a search that
         # ends past the table (a value at the total) needs no clamp
-        tail = cdf.grid.numel() + 1 - self._slots.num_slots
-        last_real = torch.full((tail,), self._last_real_slot, dtype=torch.int64, device=self.device)
-        self._draw_motion = torch.cat((self._slots.slot_motion, self._slots.slot_motion[last_real]))
-        start_frame = self._to_slots(self.layout.bin_start_frame)
-        num_frames = self._to_slots(self.layout.bin_num_frames, fill=1)
-        self._draw_start_frame = torch.cat((start_frame, start_frame[last_real]))
-        self._draw_num_frames = torch.cat((num_frames, num_frames[last_real]))
+        table = torch.stack(
+            (
+                self._slots.slot_motion,
+                self._to_slots(self.layout.bin_start_frame),
+                self._to_slots(self.layout.bin_num_frames, fill=1),
+            ),
+            dim=1,
+        )
+        past = table[self._last_real_slot].expand(cdf.max_result + 1 - self._slots.num_slots, 3)
+        table = torch.cat((table, past))
+        self._draw_table: torch.Tensor | None = None
+        """Large tables: (motion, first frame, frames) of each slot's bin, int32 rows (one random row read, not three).
+        Shape: (S + 1.., 3)."""
+        self._draw_columns: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        """Small tables: the same as three columns (motion, first frame as int64, frames as float64): fewer conversions,
+        which cost more than the reads there."""
+        if cdf.block > 1:
+            dtype = torch.int32 if int(self.layout.frame_offsets[-1]) < 2**31 else torch.int64
+            self._draw_table = table.to(dtype)
+        else:
+            self._draw_columns = (table[:, 0].contiguous(), table[:, 1].contiguous(), table[:, 2].double())
 
     def _update_record_weight(self) -> None:
         """Set the weight of the next step's events, ``(1 - alpha)^-(clock + 1 - t0)`` (a no-op when it is 1)."""
@@ -668,3 +693,29 @@ class AdaptiveSampler:
                 raise ValueError("AdaptiveSamplerCfg.prior='weights' needs motion_weights, got None")
             w = checks.motion_weights(motion_weights, lay.num_motions).to(self.device)
         return w / w.sum()
+
+
+class _RecordBuffers:
+    """The rows of :meth:`AdaptiveSampler.record`'s one index_add_ for E segments, and views of them made once.
+
+    ``index`` (3, E), int64, written per call. ``values`` (3, E), float64: +1, the failures (written per call), -1;
+    ``weighted`` the values times the lazy weight, whose first two rows sum to the totals' increments.
+    """
+
+    def __init__(self, num: int, device: torch.device) -> None:
+        self.index = torch.empty((3, num), dtype=torch.int64, device=device)
+        self.values = torch.zeros((3, num), dtype=torch.float64, device=device)
+        self.values[0] = 1.0
+        self.values[2] = -1.0
+        self.weighted = torch.empty_like(self.values)
+        self.rows = tuple(self.index.unbind(0))
+        self.visit_rows = self.index[0::2]
+        self.failed = self.values[1]
+        self.counted = self.weighted[:2]
+        self.flat_index = self.index.view(-1)
+        self.flat_weighted = self.weighted.view(-1)
+
+
+def _as_index(t: torch.Tensor) -> torch.Tensor:
+    """An integer tensor as ``index_select`` takes it (int32 or int64)."""
+    return t if t.dtype in (torch.int32, torch.int64) else t.long()

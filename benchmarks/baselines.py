@@ -200,8 +200,8 @@ class PlainInverseCdf:
         self.cdf = torch.cumsum(sampler._probs, 0, dtype=torch.float64)
         self.last_real_slot = sampler._last_real_slot
         self.slot_motion = sampler._slots.slot_motion
-        self.slot_start_frame = sampler._draw_start_frame
-        self.slot_num_frames = sampler._draw_num_frames
+        self.slot_start_frame = sampler._to_slots(sampler.layout.bin_start_frame)
+        self.slot_num_frames = sampler._to_slots(sampler.layout.bin_num_frames, fill=1)
 
     def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` starts (motion ids, local frames): a bin by inverse CDF, a uniform frame inside it."""

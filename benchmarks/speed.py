@@ -520,6 +520,8 @@ def state_bytes_per_bin(sampler: Any) -> dict[str, Any]:
                 if isinstance(v, torch.Tensor):
                     storage = v.untyped_storage()
                     seen[storage.data_ptr()] = storage.nbytes()
+                elif type(v).__module__.startswith("adaptive_sampling") and hasattr(v, "__dict__"):
+                    walk(v)  # e.g. the work buffers record() caches per number of segments
 
     for obj in (sampler, sampler._slots, sampler._cdf, sampler.layout):
         walk(obj)

@@ -146,6 +146,7 @@ def test_quick_s1_s2_end_to_end(tmp_path, capsys):
     assert {t["target"] for t in data["targets"]} >= {"S1 amortised step vs bm_step (validate_args=True)"}
     for r in data["results"]:
         assert r["draws_vs_plain_cdf"]["identical"], r["draws_vs_plain_cdf"]  # bit-identical to the earlier draw
-        assert 50 < r["state"]["bytes_per_bin"] < 2000
+        # small libraries: fixed buffers (record()'s work rows for 4,096 segments) dominate the bytes per bin
+        assert 50 < r["state"]["bytes_per_bin"] < (2000 if r["num_bins"] > 10_000 else 20_000)
     ops = data["results"][0]["op_counts"]
     assert ops["record_sample_step"] > 0 and ops["bm_step"] > 0

@@ -76,11 +76,13 @@ CONFIGS = {
 }
 
 
+@pytest.mark.parametrize("num", [64, 2048])
 @pytest.mark.parametrize("name", list(CONFIGS))
 @pytest.mark.parametrize("frames", [[300], [120, 90, 200, 57], [50 * (30 + i % 200) + 7 for i in range(300)]])
-def test_record_sample_step_make_no_host_sync_and_keep_their_shapes(name, frames):
+def test_record_sample_step_make_no_host_sync_and_keep_their_shapes(name, frames, num):
     """validate_args=False: over several steps, rebuilds included, no call reads a device value back, and every
-    step makes the same sequence of tensor shapes (so a CUDA graph captured once replays every step)."""
+    step makes the same sequence of tensor shapes (so a CUDA graph captured once replays every step); with few draws
+    (torch.searchsorted) and many (the branch-free rounds)."""
     if name == "cap" and len(frames) == 1:
         pytest.skip("a motion cap needs several motions")
     cfg = AdaptiveSamplerCfg(validate_args=False, rebuild_every=2, seed=0, **CONFIGS[name])
@@ -91,17 +93,22 @@ def test_record_sample_step_make_no_host_sync_and_keep_their_shapes(name, frames
     start = (torch.rand(32, generator=g) * num_frames[ids]).long()
     end = torch.minimum(start + 40, num_frames[ids] - 1)
     events = (ids, start, end, torch.rand(32, generator=g) < 0.3)
-    watched_step(s, events, 64)  # the first call for a number of segments caches its index constants
-    watches = [watched_step(s, events, 64) for _ in range(4)]  # steps 2..5: two with a rebuild, two without
+    watched_step(s, events, num)  # the first call for a number of segments caches its index constants
+    watches = [watched_step(s, events, num) for _ in range(4)]  # steps 2..5: two with a rebuild, two without
     for w in watches:
         assert w.syncs == [], w.syncs
     assert watches[0].shapes == watches[2].shapes and watches[1].shapes == watches[3].shapes
 
 
-def test_the_watch_sees_a_sync():
-    """The check can fail: validate_args=True reads the value check back, and the watch reports it."""
-    s = AdaptiveSampler(AdaptiveSamplerCfg(seed=0), [300], 50.0)
+@pytest.mark.parametrize("frames", [[300], [120, 90]])
+def test_the_watch_sees_a_sync(frames):
+    """The check can fail: validate_args=True reads the value check back, once per record, and the watch reports
+    it."""
+    s = AdaptiveSampler(AdaptiveSamplerCfg(seed=0), frames, 50.0)
     one = torch.zeros(1, dtype=torch.int64)
     with SyncWatch() as watch:
         s.record(one, one, one, torch.ones(1, dtype=torch.bool))
-    assert "__bool__" in watch.syncs
+    assert watch.syncs == ["tolist"]
+    with SyncWatch() as watch:
+        s.record(one, one, one, torch.full((1,), 0.5))
+    assert watch.syncs == ["tolist"]
