@@ -2,9 +2,10 @@
 
 Each run is ``integrations/isaaclab/train.py``'s machinery in a process of its own (``make_env`` / ``make_runner``
 of ``adaptive_sampling_isaaclab.launch``: the same task, PPO settings and sampler presets), 1 torch thread, niced:
-``--num_envs`` envs (default 16) for a fixed number of PPO iterations (default 220). Arms: ``default`` (the library's
-``AdaptiveSamplerCfg()``) and ``uniform`` (``AdaptiveSamplerCfg.uniform()``, starts uniform over the clips' frames);
-seed ``s`` of both arms shares the env, the policy initialisation and the sampler seed (paired).
+``--num_envs`` envs (default 32) for a fixed number of PPO iterations (default 150), with the policy's initial action
+noise std ``--init_std`` (default 0.3; BeyondMimic's is 1.0, see below). Arms: ``default`` (the library's
+``AdaptiveSamplerCfg()``) and ``uniform`` (``AdaptiveSamplerCfg.uniform()``, starts uniform over the clips'
+frames); seed ``s`` of both arms shares the env, the policy initialisation and the sampler seed (paired).
 
 Recorded every iteration: mean episode length and return (rsl-rl's rolling window of the last 100 episodes), the
 mean per env step of each weighted reward term, the tracking errors averaged over every env step of the iteration
@@ -16,23 +17,25 @@ sampler statistics, no pushes, no start or observation noise, deterministic acti
 share of envs that track the whole clip without a termination (full-clip success) and the mean fraction of the clip
 tracked before the first termination; zero actions (the PD targets held at the default pose) are the baseline.
 
-Acceptance, stated before the runs (from the first 64-env CPU run of issue 14, whose mean episode length went
-14 -> 6.4 -> 17.9 steps over 400 iterations, and the open-loop checks: with PD targets on the reference the G1 falls
-within 13-68 steps on every clip, in this task and in mjlab's alike, so the policy must learn balance and gravity
+Why ``--init_std 0.3``: a probe (8 iterations, 64 envs) showed the first rewards per env step: tracking terms
++2.4 in all, action rate -5.6 from BeyondMimic's initial exploration noise (std 1.0 on 29 joints), so the return
+per step is negative and short episodes pay; a first attempt of this benchmark with std 1.0 (16 envs, ~21 of 220
+iterations done, ``results/g1_init_std1_aborted.json``) left the std at 1.00 and the return falling (-0.77 ->
+-1.4). With 4096 envs (98k samples per iteration) PPO shrinks the std within its first iterations; with tens of envs
+the signal is 100x thinner and the phase outlasts a CPU budget. Std 0.3 makes the action-rate penalty ~-0.5 per
+step from the start; the task (rewards, terminations, physics) is unchanged. A probe also took 7.2, 5.5 and 3.2 s
+per iteration at 64, 32 and 16 envs (most of the cost is per env step, not per env).
+
+Acceptance, stated before the runs (with the open-loop checks: with PD targets on the reference the G1 falls within
+13-68 steps on every clip, in this task and in mjlab's alike, so the policy must learn balance and gravity
 compensation before anything tracks):
 
-A probe on this machine (2 cores shared with other jobs) took 7.2, 5.5 and 3.2 s per iteration at 64, 32 and 16
-envs: the cost of an iteration is mostly per env step, not per env, so within ~15 minutes 16 envs give the most
-PPO iterations (~220), and it showed the first iterations' rewards per step: tracking terms +2.4 in all, action rate
--5.6 (the initial exploration noise, std 1.0), so the return per step is negative and short episodes pay at first.
-
 - A0, learning (every seed of every arm): the mean episode return of the last 10% of iterations exceeds that of the
-  first 10%, and the action-rate penalty per step is smaller in magnitude.
+  first 10%.
 - A1, learning (every seed of every arm): the step-mean joint-position and body-position errors of the last 10% of
   iterations are at least 10% below those of the first 10%.
-- A2, learning (every seed of every arm): the mean episode length of the last 10% of iterations exceeds that of the
-  first 10%. This may miss: at this budget the policy may still be in the phase where the action-rate and joint-limit
-  penalties of the initial exploration noise (std 1.0) outweigh the tracking rewards and short episodes pay.
+- A2, learning (every seed of every arm): the mean episode length of the last 10% of iterations is at least 25%
+  above that of the first 10%.
 - A3, evaluation: averaged over seeds, the trained policy tracks a larger fraction of the clip from frame 0 than
   zero actions on at least 3 of the 4 motions. Full-clip success is expected to stay near 0 at this budget
   (BeyondMimic trains 4096 envs for thousands of iterations).
@@ -42,7 +45,7 @@ PPO iterations (~220), and it showed the first iterations' rewards per step: tra
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/g1.py --probe                 # 1 run of a few iterations: s / iteration
-    OMP_NUM_THREADS=1 python benchmarks/g1.py --iterations 220        # 2 arms x 3 seeds, 2 runs at a time, niced
+    OMP_NUM_THREADS=1 python benchmarks/g1.py --iterations 150        # 2 arms x 3 seeds, 2 runs at a time, niced
     python benchmarks/g1.py --report                                   # table and plot from the runs on disk
 
 Writes ``benchmarks/results/g1.json`` and ``benchmarks/results/g1_curves.png``; runs (checkpoints, per-run JSON)
@@ -91,6 +94,7 @@ def train_worker(args: argparse.Namespace) -> None:
     train_args = build_parser().parse_args([
         "--num_envs", str(args.num_envs), "--seed", str(args.seed), "--sampler", args.arm,
         "--max_iterations", str(args.iterations), "--image_interval", "0", "--no-export_onnx",
+        "--init_std", str(args.init_std),
     ])
     start = time.time()
     env, agent_cfg = make_env(train_args)
@@ -155,6 +159,7 @@ def train_worker(args: argparse.Namespace) -> None:
     metrics = sampler.metrics()
     record = {
         "arm": args.arm, "seed": args.seed, "num_envs": env.num_envs, "iterations": len(rows),
+        "init_std": args.init_std,
         "steps_per_env_per_iteration": agent_cfg.num_steps_per_env,
         "env_steps": len(rows) * agent_cfg.num_steps_per_env * env.num_envs,
         "build_s": round(build_s, 1), "learn_s": round(learn_s, 1),
@@ -241,7 +246,8 @@ def run_all(args: argparse.Namespace) -> None:
             if (run_dir / "eval.json").is_file() and not args.force:
                 continue
             train = _command("--worker", "train", "--arm", arm, "--seed", str(seed), "--num_envs",
-                             str(args.num_envs), "--iterations", str(args.iterations), "--run_dir", str(run_dir))
+                             str(args.num_envs), "--iterations", str(args.iterations), "--init_std",
+                             str(args.init_std), "--run_dir", str(run_dir))
             queue.append((f"{arm} seed {seed}", train, run_dir))
     if not (RUNS / "zero" / "eval.json").is_file() or args.force:
         (RUNS / "zero").mkdir(parents=True, exist_ok=True)
@@ -306,11 +312,10 @@ def summarise(runs: list[dict], zero: dict | None) -> dict:
             item[key] = {"first": _sig(_window(curve, key, True)), "last": _sig(_window(curve, key, False))}
         item["reward_action_rate_l2"] = {"first": _sig(_window(curve, "reward_action_rate_l2", True)),
                                          "last": _sig(_window(curve, "reward_action_rate_l2", False))}
-        item["A0"] = (item["return"]["last"] > item["return"]["first"]
-                      and abs(item["reward_action_rate_l2"]["last"]) < abs(item["reward_action_rate_l2"]["first"]))
+        item["A0"] = item["return"]["last"] > item["return"]["first"]
         item["A1"] = all(item[f"step_{e}"]["last"] <= 0.9 * item[f"step_{e}"]["first"]
                          for e in ("error_joint_pos", "error_body_pos"))
-        item["A2"] = item["episode_length"]["last"] > item["episode_length"]["first"]
+        item["A2"] = item["episode_length"]["last"] >= 1.25 * item["episode_length"]["first"]
         if run.get("eval"):
             item["eval_success"] = {m: r["success"] for m, r in run["eval"].items()}
             item["eval_tracked_fraction"] = {m: r["tracked_fraction"] for m, r in run["eval"].items()}
@@ -412,7 +417,8 @@ def plot(runs: list[dict], path: Path) -> None:
         ax.tick_params(labelsize=7)
     axes.flat[0].legend(fontsize=6)
     if runs:
-        fig.suptitle(f"G1 tracking on the CPU: {runs[0]['num_envs']} envs, {runs[0]['iterations']} iterations "
+        fig.suptitle(f"G1 tracking on the CPU: {runs[0]['num_envs']} envs, init std {runs[0].get('init_std')}, "
+                     f"{runs[0]['iterations']} iterations "
                      f"({runs[0]['env_steps']:,} env steps) per run; errors averaged over every env step", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -429,6 +435,7 @@ def report(args: argparse.Namespace) -> None:
     record = {"benchmark": "g1", "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                              "note": "2 cores shared with other jobs; runs niced, 2 at a time"},
               "config": {"num_envs": runs[0]["num_envs"], "iterations": runs[0]["iterations"],
+                         "init_std": runs[0].get("init_std"),
                          "steps_per_env_per_iteration": runs[0]["steps_per_env_per_iteration"],
                          "arms": sorted({r["arm"] for r in runs}), "seeds": sorted({r["seed"] for r in runs})},
               "summary": summary,
@@ -448,8 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval_out", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--num_envs", type=int, default=16)
-    parser.add_argument("--iterations", type=int, default=220, help="PPO iterations per run (the fixed budget)")
+    parser.add_argument("--num_envs", type=int, default=32)
+    parser.add_argument("--init_std", type=float, default=0.3, help="initial action noise std (BeyondMimic: 1.0)")
+    parser.add_argument("--iterations", type=int, default=150, help="PPO iterations per run (the fixed budget)")
     parser.add_argument("--eval_envs", type=int, default=16, help="envs per motion in the frame-0 evaluation")
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (each one torch thread, niced)")
     parser.add_argument("--probe", action="store_true", help="one run of --iterations (default 8) to time it")

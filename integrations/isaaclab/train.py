@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sampler", choices=["default", "beyondmimic", "paper", "uniform"], default="default",
                         help="start sampler preset: the library default, BeyondMimic's settings, the paper's, or "
                              "uniform starts (the baseline without adaptive sampling)")
+    parser.add_argument("--init_std", type=float, default=None,
+                        help="initial action noise std of the policy (default: the agent cfg's, 1.0 as BeyondMimic). "
+                             "BeyondMimic's 1.0 suits 4096 envs; with tens of envs on a CPU its action-rate penalty "
+                             "(-5.6 per step against at most +5 for tracking) outlasts the run (see the README)")
     parser.add_argument("--heatmap", default=None, help="heatmap PNG path (default: <run dir>/sampler_heatmap.png)")
     parser.add_argument("--export_onnx", action=argparse.BooleanOptionalAction, default=None,
                         help="write policy.onnx (actor, normaliser, deployment metadata) next to every checkpoint "
