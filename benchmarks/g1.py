@@ -36,9 +36,10 @@ compensation before anything tracks):
   iterations are at least 10% below those of the first 10%.
 - A2, learning (every seed of every arm): the mean episode length of the last 10% of iterations is at least 25%
   above that of the first 10%.
-- A3, evaluation: averaged over seeds, the trained policy tracks a larger fraction of the clip from frame 0 than
-  zero actions on at least 3 of the 4 motions. Full-clip success is expected to stay near 0 at this budget
-  (BeyondMimic trains 4096 envs for thousands of iterations).
+- A3, evaluation: averaged over seeds, the trained policy tracks a larger fraction of the clip from frame 0 than zero
+  actions on at least 3 of the 4 motions (larger by more than one frame: added after the runs, when ``arm_wave``'s
+  float-level tie, both failing at step 7, had counted as better). Full-clip success is expected to stay near 0 at
+  this budget (BeyondMimic trains 4096 envs for thousands of iterations).
 - A4, arms: no difference between ``default`` and ``uniform`` is expected to be detectable. With 3 seeds the exact
   paired sign-flip test cannot give p < 0.25: it has no power, and the table says so.
 

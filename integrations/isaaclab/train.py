@@ -212,8 +212,8 @@ def summary_lines(history: list[dict[str, float]], sampler, *, num_envs: int, de
         lines.append(f"what this shows: {iterations} iterations x {num_envs} envs on {device} check that training, "
                      "the sampler and the outputs work end to end; a run this size is far too short to learn tracking "
                      "(BeyondMimic trains the G1 with 4096 envs for thousands of iterations on a GPU; on a 2-core CPU "
-                     "benchmarks/g1.py measured 32 envs x 150 iterations with --init_std 0.3: episodes about 30% "
-                     "longer, no clip tracked further from frame 0), so flat or worse errors here are expected and "
+                     "benchmarks/g1.py measured 32 envs x 150 iterations with --init_std 0.3: episodes 22-34% "
+                     "longer, no clip tracked to its end from frame 0), so flat or worse errors here are expected and "
                      "show nothing about the policy. With BeyondMimic's initial action std 1.0 the return first falls: "
                      "the action-rate penalty of the exploration noise outweighs the tracking rewards until PPO has "
                      "shrunk the std, which takes far more samples than a CPU run has.")
