@@ -102,6 +102,11 @@ def make_env(args: argparse.Namespace, *, play: bool = False) -> tuple[Any, Any]
     agent_cfg.seed = args.seed
     if getattr(args, "max_iterations", None) is not None:
         agent_cfg.max_iterations = args.max_iterations
+    init_std = getattr(args, "init_std", None)
+    if init_std is not None:
+        if not init_std > 0.0:
+            raise ValueError(f"--init_std must be > 0, got {init_std}")
+        agent_cfg.actor.distribution_cfg.init_std = float(init_std)
     if getattr(args, "logger", None) is not None:
         agent_cfg.logger = args.logger
     if args.experiment_name:

@@ -238,11 +238,13 @@ class G1TrackingEnvCfg(ManagerBasedRLEnvCfg):
             self.scene.robot = g1_cfg()
             self.scene.ground = AssetBaseCfg(
                 prim_path="/World/ground",
-                spawn=sim_utils.GroundPlaneCfg(usd_path=str(ground_plane_usd_path(check=False))),
+                spawn=sim_utils.GroundPlaneCfg(usd_path=str(ground_plane_usd_path(check=False)),
+                                               physics_material=self._ground_material()),
             )
         elif source == "isaaclab":
             self.scene.robot = isaaclab_g1_cfg()
-            self.scene.ground = AssetBaseCfg(prim_path="/World/ground", spawn=sim_utils.GroundPlaneCfg())
+            self.scene.ground = AssetBaseCfg(prim_path="/World/ground",
+                                             spawn=sim_utils.GroundPlaneCfg(physics_material=self._ground_material()))
         else:
             raise ValueError(f"robot_source must be 'local' or 'isaaclab', got {source!r}")
         self.robot_source = source
@@ -258,6 +260,22 @@ class G1TrackingEnvCfg(ManagerBasedRLEnvCfg):
         else:
             raise ValueError(f"physics_backend must be 'newton' or 'physx', got {backend!r}")
         self.physics_backend = backend
+        if isinstance(self.scene.ground, AssetBaseCfg):
+            self.scene.ground.spawn.physics_material = self._ground_material()
+
+    def _ground_material(self) -> sim_utils.RigidBodyMaterialBaseCfg:
+        """The ground's friction, such that a contact's friction is the robot shape's (drawn at startup).
+
+        BeyondMimic's ground has friction 1.0 and PhysX multiplies the two shapes' values; MuJoCo (Newton's solver)
+        takes the larger of the two, so the Newton ground has 0 (with Isaac Lab's default 0.5 the drawn range
+        [0.3, 1.6] was in effect [0.5, 1.6]).
+        """
+        if self.physics_backend == "physx":
+            from isaaclab_physx.sim.spawners.materials import PhysxRigidBodyMaterialCfg
+
+            return PhysxRigidBodyMaterialCfg(static_friction=1.0, dynamic_friction=1.0,
+                                             friction_combine_mode="multiply", restitution_combine_mode="multiply")
+        return sim_utils.RigidBodyMaterialCfg(static_friction=0.0, dynamic_friction=0.0, restitution=0.0)
 
     def set_motions(self, motions: str | list[str]) -> None:
         """Track these files, directories or globs instead of the demo clips."""

@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sampler", choices=["default", "beyondmimic", "paper", "uniform"], default="default",
                         help="start sampler preset: the library default, BeyondMimic's settings, the paper's, or "
                              "uniform starts (the baseline without adaptive sampling)")
+    parser.add_argument("--init_std", type=float, default=None,
+                        help="initial action noise std of the policy (default: the agent cfg's, 1.0 as BeyondMimic). "
+                             "BeyondMimic's 1.0 suits 4096 envs; with tens of envs on a CPU its action-rate penalty "
+                             "(-5.6 per step against at most +5 for tracking) outlasts the run (see the README)")
     parser.add_argument("--heatmap", default=None, help="heatmap PNG path (default: <run dir>/sampler_heatmap.png)")
     parser.add_argument("--export_onnx", action=argparse.BooleanOptionalAction, default=None,
                         help="write policy.onnx (actor, normaliser, deployment metadata) next to every checkpoint "
@@ -207,14 +211,19 @@ def summary_lines(history: list[dict[str, float]], sampler, *, num_envs: int, de
     if num_envs < 1024 or iterations < 1000:
         lines.append(f"what this shows: {iterations} iterations x {num_envs} envs on {device} check that training, "
                      "the sampler and the outputs work end to end; a run this size is far too short to learn tracking "
-                     "(BeyondMimic trains the G1 with 4096 envs for thousands of iterations on a GPU), so flat or "
-                     "worse errors here are expected and show nothing about the policy.")
+                     "(BeyondMimic trains the G1 with 4096 envs for thousands of iterations on a GPU; on a 2-core CPU "
+                     "benchmarks/g1.py measured 32 envs x 150 iterations with --init_std 0.3: episodes 22-34% "
+                     "longer, no clip tracked to its end from frame 0), so flat or worse errors here are expected and "
+                     "show nothing about the policy. With BeyondMimic's initial action std 1.0 the return first falls: "
+                     "the action-rate penalty of the exploration noise outweighs the tracking rewards until PPO has "
+                     "shrunk the std, which takes far more samples than a CPU run has.")
     else:
         lines.append(f"what this shows: {iterations} iterations x {num_envs} envs is BeyondMimic's scale (its G1 clips "
                      "converged in 1.5k-10k iterations at 4096 envs): the errors above should fall; play.py shows the "
                      "policy on each motion from frame 0.")
     lines.append(f"full scale: python integrations/isaaclab/train.py --headless --device cuda:0 --num_envs 4096 "
-                 f"--max_iterations {PAPER_ITERATIONS}   (wall time on a GPU: unmeasured)")
+                 f"--max_iterations {PAPER_ITERATIONS}   (wall time on a GPU: unmeasured; estimated 3-8 h at 1-3 s "
+                 "per iteration)")
     return lines
 
 

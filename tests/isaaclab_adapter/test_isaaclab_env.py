@@ -242,6 +242,37 @@ def test_motion_id_observation(env, command):
     torch.testing.assert_close(obs[:, start : start + num_motions], one_hot)
 
 
+def test_anchor_observations_are_the_reference_seen_from_the_robot(env, command):
+    """BeyondMimic's frames and signs: with the robot 0.1 m ahead (+x) of its reference, motion_anchor_pos_b, turned
+    back into the world by the robot's anchor orientation, is (-0.1, 0, 0) (reference minus robot); with the robot
+    turned by yaw +0.3 rad, motion_anchor_ori_b (first two columns of robot^-1 * reference, row by row) is a yaw of
+    -0.3 rad, up to the standing torso's small tilt; at the reference both are zero and the identity."""
+    from adaptive_sampling_isaaclab import mdp
+    from adaptive_sampling_isaaclab.rotations import quat_apply, quat_from_euler_xyz, quat_mul
+
+    env.reset()
+    robot = env.scene["robot"]
+    ids = torch.arange(NUM_ENVS)
+    identity = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]).expand(NUM_ENVS, 6)
+    torch.testing.assert_close(mdp.motion_anchor_pos_b(env, "motion"), torch.zeros(NUM_ENVS, 3), atol=1e-4, rtol=0)
+    torch.testing.assert_close(mdp.motion_anchor_ori_b(env, "motion"), identity, atol=1e-4, rtol=0)
+
+    _, root_pos, root_quat, lin_vel, ang_vel = command._reference_root_state(ids)
+    command.api.write_root_state(robot, root_pos + torch.tensor([0.1, 0.0, 0.0]), root_quat, lin_vel, ang_vel, ids)
+    pos_w = quat_apply(command.robot_anchor_quat_w, mdp.motion_anchor_pos_b(env, "motion"))
+    torch.testing.assert_close(pos_w, torch.tensor([-0.1, 0.0, 0.0]).expand(NUM_ENVS, 3), atol=1e-4, rtol=0)
+
+    zero = torch.zeros(NUM_ENVS)
+    yaw = quat_from_euler_xyz(zero, zero, zero + 0.3)
+    command.api.write_root_state(robot, root_pos, quat_mul(yaw, root_quat), lin_vel, ang_vel, ids)
+    c, s = math.cos(0.3), math.sin(0.3)
+    expected = torch.tensor([c, s, -s, c, 0.0, 0.0]).expand(NUM_ENVS, 6)  # rows of Rz(-0.3), first two columns
+    torch.testing.assert_close(mdp.motion_anchor_ori_b(env, "motion"), expected, atol=0.05, rtol=0)
+    assert float((mdp.motion_anchor_ori_b(env, "motion") - expected).abs().max()) < float(
+        (mdp.motion_anchor_ori_b(env, "motion") - expected[:, [0, 2, 1, 3, 4, 5]]).abs().max()), "yaw sign"
+    env.reset()
+
+
 def test_evaluation_mode_starts_chosen_motion_at_frame_zero_and_freezes_statistics(env, command, recorded):
     """In evaluation mode every start is frame 0 of the chosen motion and the sampler's statistics do not move."""
     motion = 2 % command.library.num_motions
@@ -390,6 +421,29 @@ def test_startup_friction_randomisation_reaches_the_solver(env):
         robot_geoms = geom_mu[e][~torch.isin(geom_mu[e], geom_mu[(e + 1) % NUM_ENVS])]  # the ground's is shared
         assert robot_geoms.numel() > mu.shape[1] // 2
         assert torch.isin(robot_geoms, mu[e]).all(), "the solver's geom friction must be the sampled values"
+
+
+def test_ground_contacts_have_the_robot_shapes_drawn_friction(env):
+    """The ground has friction 0 in the solver, so MuJoCo's rule (the larger of a contact's two geoms) gives every
+    ground contact the drawn friction of the robot shape it touches, as BeyondMimic's PhysX ground of 1.0 with
+    multiplied friction does (with Isaac Lab's default ground material, 0.5, draws below 0.5 were lost)."""
+    import warp as wp
+
+    env.reset()
+    env.step(zero_action(env))
+    solver = newton_solver()
+    model, data = solver.mjw_model, solver.mjw_data
+    geom_mu = wp.to_torch(model.geom_friction)[..., 0]  # (worlds, geoms)
+    count = int(wp.to_torch(data.nacon)[0])
+    geoms = wp.to_torch(data.contact.geom)[:count].long()
+    worlds = wp.to_torch(data.contact.worldid)[:count].long()
+    friction = wp.to_torch(data.contact.friction)[:count, 0]
+    ground = int(torch.mode(geoms[:, 0]).values)  # the plane is in every contact the standing robots make
+    assert torch.all(geom_mu[:, ground] == 0.0), "the ground's friction must be 0"
+    on_ground = (geoms == ground).any(-1)
+    assert int(on_ground.sum()) >= NUM_ENVS, "the standing robots must touch the ground"
+    other = torch.where(geoms[:, 0] == ground, geoms[:, 1], geoms[:, 0])[on_ground]
+    torch.testing.assert_close(friction[on_ground], geom_mu[worlds[on_ground], other])
 
 
 def test_startup_com_randomisation_moves_the_torso_com_in_the_solver(env):
