@@ -84,6 +84,17 @@ class AdaptiveSamplerCfg:
     least ``1 / max_motion_share`` motions have failure mass; otherwise the failure part stays on the motions that
     have it."""
 
+    stall_patience: float = 0.0
+    """Environment steps after which a bin whose failure rate does not move has lost most of its failure weight
+    (0 turns it off; ignored with ``statistic="count"``, which has no rate). A bin's smoothed rate counts as moving
+    when it differs from its value at the bin's last move by more than ``stall_threshold``; the failure weight of a
+    bin that has not moved for ``s`` steps is ``exp(-s / stall_patience)``. So the sampler stops hammering a moment
+    the policy is not improving on (doomed starts, a segment it cannot crack yet) and gives those starts back to the
+    rest, while a bin whose rate falls or rises keeps its full weight."""
+
+    stall_threshold: float = 0.1
+    """Change of a bin's smoothed failure rate (absolute, in [0, 1]) that counts as moving (``stall_patience``)."""
+
     rebuild_every: int = 24
     """Rebuild the distribution every this many environment steps (one rsl-rl rollout of BeyondMimic's PPO). The
     per-step cost is O(events + samples); a rebuild is O(bins)."""
@@ -118,6 +129,7 @@ class AdaptiveSamplerCfg:
             additive_uniform_ratio=0.1,
             prior="duration",
             rebuild_every=1,
+            stall_patience=0.0,
         )
         values.update(overrides)
         return cls(**values)
@@ -133,6 +145,7 @@ class AdaptiveSamplerCfg:
             kernel_decay=0.8,
             uniform_ratio=0.1,
             additive_uniform_ratio=0.0,
+            stall_patience=0.0,
         )
         values.update(overrides)
         return cls(**values)
@@ -140,7 +153,7 @@ class AdaptiveSamplerCfg:
     @classmethod
     def uniform(cls, **overrides: Any) -> AdaptiveSamplerCfg:
         """Uniform starts from the prior, with the same interface and statistics (the baseline)."""
-        values: dict[str, Any] = dict(uniform_ratio=1.0)
+        values: dict[str, Any] = dict(uniform_ratio=1.0, stall_patience=0.0)
         values.update(overrides)
         return cls(**values)
 
@@ -163,6 +176,8 @@ class AdaptiveSamplerCfg:
         _check_real(self, "uniform_ratio", low=0.0, high=1.0)
         _check_real(self, "additive_uniform_ratio", low=0.0)
         _check_real(self, "max_motion_share", low=0.0, high=1.0, low_open=True)
+        _check_real(self, "stall_patience", low=0.0)
+        _check_real(self, "stall_threshold", low=0.0, high=1.0, low_open=True, high_open=True)
         _check_int(self, "kernel_size", low=1)
         _check_int(self, "rebuild_every", low=1)
         if self.seed is not None:

@@ -4,6 +4,9 @@ Scenarios (``--scenario``):
 
 - ``short_clips`` (the first scenario, unchanged): 24 clips of 6-24 s, 8 of them with one or two hard segments.
 - ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.4% of all frames).
+- ``approach``: 8 clips of 15-30 s; 3 of them hold a hard moment that only the right approach state survives (a
+  flight phase without authority, then a push stronger than the authority): starts just before it are doomed
+  whatever the policy does (the stuck mode of issue 13).
 
 Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), the ``beyondmimic`` and ``paper`` presets, the library
 ``default`` and ``default_duration`` (the default with ``prior="duration"``), two peers written from their papers
@@ -59,6 +62,13 @@ SCENARIOS = {
         "eval_every": 20,
         "tag": "learning_rare_hard",
     },
+    "approach": {
+        "library": "make_approach_library",
+        "env_kwargs": {"reset_stamina": 0.2},
+        "iterations": 160,
+        "eval_every": 20,
+        "tag": "learning_approach",
+    },
 }
 """Library and default budget per scenario (``rare_hard``'s budget was fixed with the uniform arm only: README)."""
 LATE = 3
@@ -73,6 +83,11 @@ def make_library(scenario: str, seed: int, overrides: dict | None = None) -> lis
 
     kwargs = {**SCENARIOS[scenario].get("library_kwargs", {}), **(overrides or {})}
     return getattr(point_mass, SCENARIOS[scenario]["library"])(seed, **kwargs)
+
+
+def env_kwargs(scenario: str, overrides: dict | None = None) -> dict:
+    """The scenario's ``PointMassTrackingEnvCfg`` fields (``overrides``: for calibration)."""
+    return {**SCENARIOS[scenario].get("env_kwargs", {}), **(overrides or {})}
 
 
 def make_sampler(arm: str, seed: int, clips: list):
@@ -272,7 +287,9 @@ def run_one(job: tuple[str, int, dict]) -> dict:
 
     args = argparse.Namespace(**opts)
     clips = make_library(args.scenario, args.library_seed, args.library_kwargs)
-    env_cfg = PointMassTrackingEnvCfg(num_envs=args.num_envs, seed=seed)
+    env_cfg = PointMassTrackingEnvCfg(
+        num_envs=args.num_envs, seed=seed, **env_kwargs(args.scenario, getattr(args, "env_kwargs", None))
+    )
     sampler = make_sampler(arm, seed, clips)
     counter = StartCounter(sampler, clips, HARD_LEAD_S)
     env = PointMassTrackingEnv(clips, counter, cfg=env_cfg)
@@ -539,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
         "--library-kwargs", type=json.loads, default=None, help="JSON overrides of the library's parameters"
     )
     parser.add_argument(
+        "--env-kwargs", type=json.loads, default=None, help="JSON overrides of the env config (for calibration)"
+    )
+    parser.add_argument(
         "--extra-arms",
         nargs="+",
         default=[],
@@ -607,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         "hidden": [args.hidden, args.hidden],
         "hard_lead_s": HARD_LEAD_S,
         "library_kwargs": {**SCENARIOS[args.scenario].get("library_kwargs", {}), **(args.library_kwargs or {})},
-        "env": PointMassTrackingEnvCfg(num_envs=args.num_envs).__dict__
+        "env": PointMassTrackingEnvCfg(num_envs=args.num_envs, **env_kwargs(args.scenario, args.env_kwargs)).__dict__
         | {"lookahead_s": list(PointMassTrackingEnvCfg().lookahead_s)},
         "library": [
             {"name": c.name, "fps": c.fps, "num_frames": c.num_frames, "hard_segments": c.hard_segments} for c in clips
@@ -690,6 +710,8 @@ def _opts_key(opts: dict) -> str:
         key["scenario"] = opts["scenario"]
     if opts.get("library_kwargs"):
         key["library_kwargs"] = opts["library_kwargs"]
+    if opts.get("env_kwargs"):
+        key["env_kwargs"] = opts["env_kwargs"]
     return json.dumps(key, sort_keys=True)
 
 
