@@ -11,6 +11,7 @@ Statistic = Literal["rate", "count"]
 BinLayout = Literal["duration", "beyondmimic"]
 Prior = Literal["motion", "duration", "weights"]
 EvalStart = Literal["zero", "uniform"]
+StallMoves = Literal["fall", "any"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "bin_layout": ("duration", "beyondmimic"),
@@ -18,6 +19,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "statistic": ("rate", "count"),
     "prior": ("motion", "duration", "weights"),
     "eval_start": ("zero", "uniform"),
+    "stall_moves": ("fall", "any"),
 }
 
 
@@ -85,15 +87,20 @@ class AdaptiveSamplerCfg:
     have it."""
 
     stall_patience: float = 0.0
-    """Environment steps after which a bin whose failure rate does not move has lost most of its failure weight
-    (0 turns it off; ignored with ``statistic="count"``, which has no rate). A bin's smoothed rate counts as moving
-    when it differs from its value at the bin's last move by more than ``stall_threshold``; the failure weight of a
-    bin that has not moved for ``s`` steps is ``exp(-s / stall_patience)``. So the sampler stops hammering a moment
-    the policy is not improving on (doomed starts, a segment it cannot crack yet) and gives those starts back to the
-    rest, while a bin whose rate falls or rises keeps its full weight."""
+    """Environment steps after which a bin whose failure rate does not improve has lost most of its failure weight
+    (0 turns it off; ignored with ``statistic="count"``, which has no rate). The failure weight of a bin whose rate
+    has not moved for ``s`` steps is ``exp(-s / stall_patience)`` (``stall_moves`` says what a move is). So the
+    sampler stops hammering a moment the policy is not improving on (doomed starts, a segment it cannot crack yet)
+    and gives those starts back to the rest, while a bin whose rate falls keeps its full weight."""
 
     stall_threshold: float = 0.1
-    """Change of a bin's smoothed failure rate (absolute, in [0, 1]) that counts as moving (``stall_patience``)."""
+    """Change of a bin's smoothed failure rate (absolute, in (0, 1)) that counts as a move (``stall_patience``)."""
+
+    stall_moves: StallMoves = "fall"
+    """What restarts a bin's stall clock: ``"fall"``, its rate falling more than ``stall_threshold`` below the
+    highest rate since its last move (progress; a rising rate raises that reference but does not restart the clock,
+    so a bin that fails more because the sampler sends more doomed starts to it still stalls), or ``"any"``, a
+    change of more than ``stall_threshold`` either way."""
 
     rebuild_every: int = 24
     """Rebuild the distribution every this many environment steps (one rsl-rl rollout of BeyondMimic's PPO). The

@@ -102,13 +102,19 @@ def start_distribution(
 
 
 def update_stall(
-    rate: torch.Tensor, reference: torch.Tensor, stalled: torch.Tensor, steps: int, threshold: float
+    rate: torch.Tensor,
+    reference: torch.Tensor,
+    stalled: torch.Tensor,
+    steps: int,
+    threshold: float,
+    moves: str = "fall",
 ) -> None:
     """Advance the stall clocks by ``steps`` environment steps, in place, from the smoothed failure rates now.
 
-    A slot whose rate differs from its ``reference`` (its rate when it last moved) by more than ``threshold`` has
-    moved: its reference becomes the rate now and its clock restarts at 0. Every other slot's clock advances by
-    ``steps``. No host sync.
+    ``moves="fall"``: a slot whose rate fell more than ``threshold`` below its ``reference`` (the highest rate since
+    its last move) has moved: its reference becomes the rate now and its clock restarts at 0; a rate above the
+    reference raises it without restarting the clock. ``moves="any"``: a change of more than ``threshold`` either
+    way is a move. Every other slot's clock advances by ``steps``. No host sync.
 
     Args:
         rate: Smoothed failure rate per slot now. Shape: (S,).
@@ -116,9 +122,15 @@ def update_stall(
         stalled: Environment steps since each slot's last move (updated). Shape: (S,), float32.
         steps: Environment steps since the previous update.
         threshold: Change of the rate that counts as a move (``stall_threshold``).
+        moves: ``"fall"`` or ``"any"`` (``stall_moves``).
     """
-    moved = (rate - reference).abs_() > threshold
-    reference.copy_(torch.where(moved, rate.to(reference.dtype), reference))
+    rate = rate.to(reference.dtype)
+    change = rate - reference
+    moved = change.neg_() > threshold if moves == "fall" else change.abs_() > threshold
+    if moves == "fall":
+        reference.copy_(torch.where(moved, rate, torch.maximum(reference, rate)))
+    else:
+        reference.copy_(torch.where(moved, rate, reference))
     stalled.add_(float(steps)).masked_fill_(moved, 0.0)
 
 

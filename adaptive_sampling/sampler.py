@@ -360,7 +360,12 @@ class AdaptiveSampler:
                 work=work,
             )
             kernels.update_stall(
-                rate, self._stall_reference, self._stall_steps, self._steps_since_rebuild, self.cfg.stall_threshold
+                rate,
+                self._stall_reference,
+                self._stall_steps,
+                self._steps_since_rebuild,
+                self.cfg.stall_threshold,
+                self.cfg.stall_moves,
             )
         self._update_distribution()
         self._steps_since_rebuild = 0

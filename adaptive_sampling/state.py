@@ -196,7 +196,7 @@ def layout_state(layout: MotionLayout) -> dict[str, Any]:
     return out
 
 
-ADDED_FIELDS: dict[str, Any] = {"stall_patience": 0.0, "stall_threshold": 0.1}
+ADDED_FIELDS: dict[str, Any] = {"stall_patience": 0.0, "stall_threshold": 0.1, "stall_moves": "fall"}
 """Config fields added after release 0.1.0, with the values that behave as 0.1.0 did: a saved config without them
 meant these."""
 

@@ -52,6 +52,17 @@ RESULTS = ROOT / "benchmarks" / "results"
 ARMS = ("uniform", "beyondmimic", "paper", "default", "plr", "motion_failure", "oracle", "default_duration")
 LIBRARY_ARMS = ("uniform", "beyondmimic", "paper", "default", "oracle", "default_duration")
 """Arms whose sampler is the library's (their state plots as a heatmap)."""
+# issue 13 item 5 (the stuck mode): the previous default spelled out, and the candidates measured against it
+PREVIOUS_DEFAULT = {"default_0_2": {"stall_patience": 0.0}}
+"""The library default before the stall clocks (0.2.0.dev: failure attribution, rate, K = 3, floor 0.1)."""
+CANDIDATES = {
+    "stall_500": {"stall_patience": 500.0, "stall_moves": "fall"},
+    "stall_1000": {"stall_patience": 1000.0, "stall_moves": "fall"},
+    "stall_1000_any": {"stall_patience": 1000.0, "stall_moves": "any"},
+}
+"""Fixes of the stuck mode measured on ``approach`` before the default was chosen (README)."""
+ARMS = (*ARMS, *PREVIOUS_DEFAULT, *CANDIDATES)
+LIBRARY_ARMS = (*LIBRARY_ARMS, *PREVIOUS_DEFAULT, *CANDIDATES)
 PEERS = ("uniform", "beyondmimic", "paper", "plr", "motion_failure")
 """The arms the default must match or beat (``oracle`` is a diagnostic bound, not a method)."""
 SCENARIOS = {
@@ -64,7 +75,7 @@ SCENARIOS = {
     },
     "approach": {
         "library": "make_approach_library",
-        "env_kwargs": {"reset_stamina": 0.2},
+        "env_kwargs": {"reset_stamina": 0.3, "stamina_use": 0.02},
         "iterations": 160,
         "eval_every": 20,
         "tag": "learning_approach",
@@ -209,6 +220,8 @@ def sampler_cfg(arm: str, seed: int):
         return AdaptiveSamplerCfg.uniform(seed=seed)
     if arm in ("plr", "motion_failure"):
         return None  # not a library configuration (benchmarks/arms.py)
+    if arm in PREVIOUS_DEFAULT or arm in CANDIDATES:
+        return AdaptiveSamplerCfg(seed=seed, **{**PREVIOUS_DEFAULT, **CANDIDATES}[arm])
     raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
 
 
@@ -235,10 +248,36 @@ def stored_label(run: dict) -> str:
     if arm not in ARMS:
         return arm
     if "sampler_cfg" in run:
-        return arm if run["sampler_cfg"] == _cfg_dict(arm, run["seed"]) else f"{arm}_previous"
+        return _arm_of_config(arm, run["seed"], run["sampler_cfg"])
     cfg = sampler_cfg(arm, run["seed"])
     tilted = cfg is not None and cfg.statistic == "rate" and cfg.prior != "duration" and cfg.uniform_ratio < 1.0
-    return f"{arm}_previous" if is_pre_tilt(run) and tilted else arm
+    if is_pre_tilt(run) and tilted:
+        return f"{arm}_previous"
+    # made after the tilt but before runs recorded their configuration, and before the stall clocks
+    return _arm_of_config(arm, run["seed"], None if cfg is None else _legacy(_cfg_dict(arm, run["seed"])))
+
+
+def _legacy(values: dict) -> dict:
+    """A configuration as recorded before the stall clocks: their fields at the values that behave as before."""
+    from adaptive_sampling.state import ADDED_FIELDS
+
+    return {**values, **ADDED_FIELDS}
+
+
+def _arm_of_config(arm: str, seed: int, recorded: dict | None) -> str:
+    """``arm`` if its configuration today is ``recorded`` (fields added since filled as before), else the arm
+    whose configuration it is (e.g. ``default_0_2``), else ``<arm>_previous``."""
+    from adaptive_sampling.state import ADDED_FIELDS
+
+    if recorded is not None:
+        recorded = {**ADDED_FIELDS, **recorded}
+    if recorded == _cfg_dict(arm, seed):
+        return arm
+    if recorded is not None:
+        for other in ARMS:
+            if other not in ("oracle",) and (cfg := _cfg_dict(other, seed)) is not None and cfg == recorded:
+                return other
+    return f"{arm}_previous"
 
 
 def train_cfg(args: argparse.Namespace) -> dict:

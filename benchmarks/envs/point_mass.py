@@ -250,7 +250,7 @@ def make_approach_library(
     max_duration_s: int = 30,
     two_segments_from_s: int = 22,
     hard_accel_ratio: float = 0.45,
-    push_ratio: float = 0.9,
+    push_ratio: float = 0.8,
     cue_s: float = 0.5,
     push_s: float = 1.0,
     max_accel: float = 2.0,

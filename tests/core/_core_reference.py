@@ -173,9 +173,12 @@ class ReferenceSampler:
             if self.cfg.stall_patience > 0 and self.cfg.statistic == "rate":
                 for m, rates in enumerate(self.rates()):
                     for b, r in enumerate(rates):
-                        if abs(r - self.stall_reference[m][b]) > self.cfg.stall_threshold:
+                        ref = self.stall_reference[m][b]
+                        fall = self.cfg.stall_moves == "fall"
+                        if (ref - r if fall else abs(r - ref)) > self.cfg.stall_threshold:
                             self.stall_reference[m][b], self.stalled[m][b] = r, 0.0
                         else:
+                            self.stall_reference[m][b] = max(ref, r) if fall else ref
                             self.stalled[m][b] += self.cfg.rebuild_every
             self.probs = self.compute()
 

@@ -38,35 +38,50 @@ def fail_in_bin(sampler: AdaptiveSampler, bins: list[int], failed: list[bool]) -
     sampler.step()
 
 
-def test_update_stall_hand_computed():
-    """A slot that moved by more than the threshold takes the rate now as its reference and restarts its clock; the
-    others' clocks advance by the steps."""
+@pytest.mark.parametrize(
+    ("moves", "reference", "stalled"),
+    [
+        # fall: only slot 2 fell by more than 0.15; slots 1 and 3 rose (their reference follows, the clock runs)
+        ("fall", [0.5, 0.75, 0.3, 0.62], [4.0, 11.0, 0.0, 6.0]),
+        # any: slots 1 and 2 changed by more than 0.15 either way
+        ("any", [0.5, 0.75, 0.3, 0.5], [4.0, 0.0, 0.0, 6.0]),
+    ],
+)
+def test_update_stall_hand_computed(moves, reference, stalled):
+    """A slot that moved takes the rate now as its reference and restarts its clock; the others' clocks advance by
+    the steps."""
     rate = torch.tensor([0.5, 0.75, 0.3, 0.62])
-    reference = torch.tensor([0.5, 0.5, 0.5, 0.5])
-    stalled = torch.tensor([0.0, 7.0, 3.0, 2.0])
-    update_stall(rate, reference, stalled, steps=4, threshold=0.15)
-    assert reference.tolist() == pytest.approx([0.5, 0.75, 0.3, 0.5])
-    assert stalled.tolist() == [4.0, 0.0, 0.0, 6.0]
+    ref = torch.tensor([0.5, 0.5, 0.5, 0.5])
+    clock = torch.tensor([0.0, 7.0, 3.0, 2.0])
+    update_stall(rate, ref, clock, steps=4, threshold=0.15, moves=moves)
+    assert ref.tolist() == pytest.approx(reference)
+    assert clock.tolist() == stalled
     assert stall_weights(torch.tensor([0.0, 2.0]), 2.0).tolist() == pytest.approx([1.0, math.exp(-1.0)])
 
 
-def test_a_bin_whose_rate_stays_loses_its_failure_weight_hand_computed():
-    """Bin 2 fails on every visit: its rate (k + 0.5) / (k + 1) moves from the prior 0.5 to 0.75 (a move), then
-    stays within 0.1 of 0.75 for one step (clock 1) and moves again to 0.875 (clock 0), then stays. The distribution
-    is the prior tilted by rate x exp(-clock / patience)."""
-    s = AdaptiveSampler(stall_cfg(), [50], FPS)
-    clocks = []
+@pytest.mark.parametrize(
+    ("moves", "clocks", "reference"),
+    [
+        # fall: bin 2's rate only rises, its clock never restarts
+        ("fall", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 6.5 / 7),
+        # any: it moves from the prior 0.5 to 0.75 and again to 0.875
+        ("any", [0.0, 1.0, 0.0, 1.0, 2.0, 3.0], 0.875),
+    ],
+)
+def test_a_bin_whose_rate_does_not_fall_loses_its_failure_weight_hand_computed(moves, clocks, reference):
+    """Bin 2 fails on every visit (rate (k + 0.5) / (k + 1) after k steps), bin 0 never (rate 0.5 / (k + 1): it
+    falls by more than 0.1 at steps 1 and 3). The distribution is the prior tilted by rate x exp(-clock / 2)."""
+    s = AdaptiveSampler(stall_cfg(stall_moves=moves), [50], FPS)
+    seen = []
     for _ in range(6):
         fail_in_bin(s, [2, 0], [True, False])
-        clocks.append(s.state_dict()["stall_steps"][2].item())
-    assert clocks == [0.0, 1.0, 0.0, 1.0, 2.0, 3.0]
+        seen.append(s.state_dict()["stall_steps"][2].item())
+    assert seen == clocks
     state = s.state_dict()
-    assert state["stall_reference"][2].item() == pytest.approx(0.875)
-    rate_fail = (6 + 0.5) / (6 + 1)
-    rate_ok = 0.5 / (6 + 1)
-    rate = torch.tensor([rate_ok, 0.5, rate_fail, 0.5, 0.5], dtype=torch.float64)
-    # bins 1, 3, 4 never visited: their rate stays the prior for 6 steps; bin 0 (0.5 / (k + 1)) last moved at step 3
-    clock = torch.tensor([3.0, 6.0, 3.0, 6.0, 6.0], dtype=torch.float64)
+    assert state["stall_reference"][2].item() == pytest.approx(reference)
+    rate = torch.tensor([0.5 / 7, 0.5, 6.5 / 7, 0.5, 0.5], dtype=torch.float64)
+    # bins 1, 3, 4 never visited: their rate stays the prior for 6 steps; bin 0 last moved at step 3
+    clock = torch.tensor([3.0, 6.0, clocks[-1], 6.0, 6.0], dtype=torch.float64)
     assert state["stall_steps"].tolist() == clock.tolist()
     score = rate * torch.exp(-clock / 2.0)
     torch.testing.assert_close(s.probabilities.double(), score / score.sum(), rtol=1e-5, atol=1e-7)
