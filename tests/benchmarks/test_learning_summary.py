@@ -82,7 +82,7 @@ def _pre_tilt(run: dict) -> dict:
         ("default_duration", "default_duration"),  # prior="duration" reproduces the untilted rate path
         ("paper", "paper_previous"),  # rate statistic, prior="motion": its draws changed
         ("default", "default_previous"),
-        ("default_0_2", "default_0_2"),  # a name this version does not define stays as stored
+        ("default_0_1", "default_0_1"),  # a name this version does not define stays as stored
     ],
 )
 def test_stored_label_of_pre_tilt_runs(arm, label):
