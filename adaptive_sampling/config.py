@@ -87,11 +87,12 @@ class AdaptiveSamplerCfg:
     have it."""
 
     stall_patience: float = 0.0
-    """Environment steps after which a bin whose failure rate does not improve has lost most of its failure weight
-    (0 turns it off; ignored with ``statistic="count"``, which has no rate). The failure weight of a bin whose rate
-    has not moved for ``s`` steps is ``exp(-s / stall_patience)`` (``stall_moves`` says what a move is). So the
-    sampler stops hammering a moment the policy is not improving on (doomed starts, a segment it cannot crack yet)
-    and gives those starts back to the rest, while a bin whose rate falls keeps its full weight."""
+    """Environment steps after which a bin whose failure rate does not improve has lost most of its pull (0 turns it
+    off; ignored with ``statistic="count"``, which has no rate). The rate of a bin that has not moved for ``s`` steps
+    (``stall_moves`` says what a move is) is pulled towards the library's mean rate under the prior,
+    ``rbar + (rate - rbar) * exp(-s / stall_patience)``. So the sampler stops hammering a moment the policy is not
+    improving on (doomed starts, a segment it cannot crack yet) and gives those starts back to the prior, while a bin
+    whose rate falls keeps its pull; when nothing improves, the distribution returns to the prior."""
 
     stall_threshold: float = 0.1
     """Change of a bin's smoothed failure rate (absolute, in (0, 1)) that counts as a move (``stall_patience``)."""

@@ -37,7 +37,8 @@ def start_distribution(
 
         score_b = (F_b d + r0 n0) / (N_b d + n0)                 statistic "rate"  (EMA fold d, rate prior r0, n0)
         score_b = alpha * F_b d                                  statistic "count" (BeyondMimic's EMA of counts)
-        score_b = score_b * exp(-stalled_b / stall_patience)    "rate" with stall_patience > 0 (stall_weights)
+        score_b = rbar + (score_b - rbar) exp(-stalled_b / T)     "rate", stall_patience T > 0 (update_stall):
+                  rbar = sum_c p_prior_c score_c                 a stalled bin reverts to the mean rate
         score_b = score_b + additive_uniform_ratio / B_m         BeyondMimic's additive term (0 by default)
         s_b     = sum_u gamma^u score_{min(b + u, last_b)} / sum_u gamma^u      look-ahead kernel, inside each clip
         s_b     = p_prior_b * s_b                                "rate" only: the prior tilted by the failure rate
@@ -77,7 +78,10 @@ def start_distribution(
         # (F d + r0 n0) / (N d + n0) with the decay d applied through the prior: one pass fewer
         failure_rate(failures, visits, cfg.rate_prior, cfg.rate_prior_visits / decay, out=score, work=tmp)
         if cfg.stall_patience > 0 and stall is not None:
-            score.mul_(stall_weights(stall, cfg.stall_patience, out=tmp))
+            # a stalled bin's rate reverts to the library's mean rate (under the prior), not to 0: stalled bins
+            # give their extra starts back to the prior, and a library where nothing moves samples the prior
+            mean = torch.dot(score, prior)
+            score.sub_(mean).mul_(stall_weights(stall, cfg.stall_patience, out=tmp)).add_(mean)
     else:
         score.copy_(failures).mul_(decay * cfg.ema_alpha if cfg.ema_alpha > 0 else decay)
     if cfg.additive_uniform_ratio > 0:

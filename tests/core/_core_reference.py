@@ -207,9 +207,10 @@ class ReferenceSampler:
         num = len(self.starts)
         if cfg.statistic == "rate":
             score = self.rates()
-            if cfg.stall_patience > 0:  # a bin whose rate has not moved loses its failure weight
+            if cfg.stall_patience > 0:  # a bin whose rate has not fallen reverts to the mean rate under the prior
+                mean = sum(x * q for sm, qm in zip(score, self.prior, strict=True) for x, q in zip(sm, qm, strict=True))
                 score = [
-                    [x * math.exp(-st / cfg.stall_patience) for x, st in zip(sm, stm, strict=True)]
+                    [mean + (x - mean) * math.exp(-st / cfg.stall_patience) for x, st in zip(sm, stm, strict=True)]
                     for sm, stm in zip(score, self.stalled, strict=True)
                 ]
         else:
