@@ -17,6 +17,10 @@ env steps, with the same seeds (paired: seed s of every arm shares the env, the 
 seed). Every ``--eval-every`` iterations the deterministic policy is started at frame 0 of every clip and run until it
 fails or reaches the clip's end.
 
+For the stuck mode (issue 13 item 5): ``default_0_2``, the default before the stall clocks spelled out (runs of the
+default recorded with that configuration are labelled so once the default changes), and the stall candidates
+(``CANDIDATES``: ``AdaptiveSamplerCfg(stall_patience=...)``), measured on ``approach``.
+
 Reported per scenario and arm: final success (all clips, hard clips), success AUC, env steps to uniform's mean final
 success (runs that never get there are censored one evaluation after the budget, which favours the arm that fails),
 forgetting of easy clips (share of evaluations in which an easy clip solved at the previous evaluation is lost), the
