@@ -58,7 +58,8 @@ LIBRARY_ARMS = ("uniform", "beyondmimic", "paper", "default", "oracle", "default
 """Arms whose sampler is the library's (their state plots as a heatmap)."""
 # issue 13 item 5 (the stuck mode): the previous default spelled out, and the candidates measured against it
 PREVIOUS_DEFAULT = {"default_0_2": {"stall_patience": 0.0}}
-"""The library default before the stall clocks (0.2.0.dev: failure attribution, rate, K = 3, floor 0.1)."""
+"""The default with the stall clocks off, spelled out (failure attribution, rate, K = 3, floor 0.1): today the same as
+``default``; if the default ever turns the clocks on, its stored runs are labelled so (``stored_label``)."""
 CANDIDATES = {
     "stall_500": {"stall_patience": 500.0, "stall_moves": "fall"},
     "stall_1000": {"stall_patience": 1000.0, "stall_moves": "fall"},
