@@ -255,8 +255,9 @@ def make_approach_library(
     push_s: float = 1.0,
     max_accel: float = 2.0,
 ) -> list[PointMassClip]:
-    """The ``approach`` scenario's library: 8 clips of 15-30 s, 3 of them with one hard segment of the first
-    scenario (a 1 s cue, then 0.9 of the authority for 0.8 s).
+    """The ``approach`` scenario's library: 8 clips of 15-30 s, 3 of them with hard segments of the first scenario's
+    kind (a 1 s cue, then a hidden push; with the defaults 0.8 of the authority for 1.0 s), two in clips of 22 s or
+    more.
 
     The scenario runs it with ``PointMassTrackingEnvCfg.reset_stamina``: every start begins with tired actuators
     that need about two seconds of calm tracking to recover, so the push is survivable only by a body that
