@@ -11,6 +11,7 @@ Statistic = Literal["rate", "count"]
 BinLayout = Literal["duration", "beyondmimic"]
 Prior = Literal["motion", "duration", "weights"]
 EvalStart = Literal["zero", "uniform"]
+StallMoves = Literal["fall", "any"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "bin_layout": ("duration", "beyondmimic"),
@@ -18,6 +19,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "statistic": ("rate", "count"),
     "prior": ("motion", "duration", "weights"),
     "eval_start": ("zero", "uniform"),
+    "stall_moves": ("fall", "any"),
 }
 
 
@@ -84,6 +86,23 @@ class AdaptiveSamplerCfg:
     least ``1 / max_motion_share`` motions have failure mass; otherwise the failure part stays on the motions that
     have it."""
 
+    stall_patience: float = 0.0
+    """Environment steps after which a bin whose failure rate does not improve has lost most of its pull (0 turns it
+    off; ignored with ``statistic="count"``, which has no rate). The rate of a bin that has not moved for ``s`` steps
+    (``stall_moves`` says what a move is) is pulled towards the library's mean rate under the prior,
+    ``rbar + (rate - rbar) * exp(-s / stall_patience)``. So the sampler stops hammering a moment the policy is not
+    improving on (doomed starts, a segment it cannot crack yet) and gives those starts back to the prior, while a bin
+    whose rate falls keeps its pull; when nothing improves, the distribution returns to the prior."""
+
+    stall_threshold: float = 0.1
+    """Change of a bin's smoothed failure rate (absolute, in (0, 1)) that counts as a move (``stall_patience``)."""
+
+    stall_moves: StallMoves = "fall"
+    """What restarts a bin's stall clock: ``"fall"``, its rate falling more than ``stall_threshold`` below the
+    highest rate since its last move (progress; a rising rate raises that reference but does not restart the clock,
+    so a bin that fails more because the sampler sends more doomed starts to it still stalls), or ``"any"``, a
+    change of more than ``stall_threshold`` either way."""
+
     rebuild_every: int = 24
     """Rebuild the distribution every this many environment steps (one rsl-rl rollout of BeyondMimic's PPO). The
     per-step cost is O(events + samples); a rebuild is O(bins)."""
@@ -118,6 +137,7 @@ class AdaptiveSamplerCfg:
             additive_uniform_ratio=0.1,
             prior="duration",
             rebuild_every=1,
+            stall_patience=0.0,
         )
         values.update(overrides)
         return cls(**values)
@@ -133,6 +153,7 @@ class AdaptiveSamplerCfg:
             kernel_decay=0.8,
             uniform_ratio=0.1,
             additive_uniform_ratio=0.0,
+            stall_patience=0.0,
         )
         values.update(overrides)
         return cls(**values)
@@ -140,7 +161,7 @@ class AdaptiveSamplerCfg:
     @classmethod
     def uniform(cls, **overrides: Any) -> AdaptiveSamplerCfg:
         """Uniform starts from the prior, with the same interface and statistics (the baseline)."""
-        values: dict[str, Any] = dict(uniform_ratio=1.0)
+        values: dict[str, Any] = dict(uniform_ratio=1.0, stall_patience=0.0)
         values.update(overrides)
         return cls(**values)
 
@@ -163,6 +184,8 @@ class AdaptiveSamplerCfg:
         _check_real(self, "uniform_ratio", low=0.0, high=1.0)
         _check_real(self, "additive_uniform_ratio", low=0.0)
         _check_real(self, "max_motion_share", low=0.0, high=1.0, low_open=True)
+        _check_real(self, "stall_patience", low=0.0)
+        _check_real(self, "stall_threshold", low=0.0, high=1.0, low_open=True, high_open=True)
         _check_int(self, "kernel_size", low=1)
         _check_int(self, "rebuild_every", low=1)
         if self.seed is not None:

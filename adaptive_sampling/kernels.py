@@ -29,6 +29,7 @@ def start_distribution(
     *,
     out: torch.Tensor | None = None,
     work: torch.Tensor | None = None,
+    stall: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The start distribution over bins from the failure statistics.
 
@@ -36,6 +37,8 @@ def start_distribution(
 
         score_b = (F_b d + r0 n0) / (N_b d + n0)                 statistic "rate"  (EMA fold d, rate prior r0, n0)
         score_b = alpha * F_b d                                  statistic "count" (BeyondMimic's EMA of counts)
+        score_b = rbar + (score_b - rbar) exp(-stalled_b / T)     "rate", stall_patience T > 0 (update_stall):
+                  rbar = sum_c p_prior_c score_c                 a stalled bin reverts to the mean rate
         score_b = score_b + additive_uniform_ratio / B_m         BeyondMimic's additive term (0 by default)
         s_b     = sum_u gamma^u score_{min(b + u, last_b)} / sum_u gamma^u      look-ahead kernel, inside each clip
         s_b     = p_prior_b * s_b                                "rate" only: the prior tilted by the failure rate
@@ -60,6 +63,8 @@ def start_distribution(
         num_motions: M.
         out: Optional float32 buffer for the result. Shape: (S,).
         work: Optional float32 work buffer (overwritten). Shape: (3, S).
+        stall: Steps each slot's rate has not moved (:func:`update_stall`), float32; read only with
+            ``statistic="rate"`` and ``stall_patience > 0``. Shape: (S,).
 
     Returns:
         ``p`` per slot, float32, 0 on spare slots. Shape: (S,).
@@ -72,6 +77,11 @@ def start_distribution(
     if cfg.statistic == "rate":
         # (F d + r0 n0) / (N d + n0) with the decay d applied through the prior: one pass fewer
         failure_rate(failures, visits, cfg.rate_prior, cfg.rate_prior_visits / decay, out=score, work=tmp)
+        if cfg.stall_patience > 0 and stall is not None:
+            # a stalled bin's rate reverts to the library's mean rate (under the prior), not to 0: stalled bins
+            # give their extra starts back to the prior, and a library where nothing moves samples the prior
+            mean = torch.dot(score, prior)
+            score.sub_(mean).mul_(stall_weights(stall, cfg.stall_patience, out=tmp)).add_(mean)
     else:
         score.copy_(failures).mul_(decay * cfg.ema_alpha if cfg.ema_alpha > 0 else decay)
     if cfg.additive_uniform_ratio > 0:
@@ -93,6 +103,44 @@ def start_distribution(
     else:  # the fallback folded into the mixture: one pass fewer
         weight = torch.lerp(p_fail.new_tensor(cfg.uniform_ratio), p_fail.new_tensor(1.0), no_score)
     return torch.lerp(p_fail, prior, weight, out=out)
+
+
+def update_stall(
+    rate: torch.Tensor,
+    reference: torch.Tensor,
+    stalled: torch.Tensor,
+    steps: int,
+    threshold: float,
+    moves: str = "fall",
+) -> None:
+    """Advance the stall clocks by ``steps`` environment steps, in place, from the smoothed failure rates now.
+
+    ``moves="fall"``: a slot whose rate fell more than ``threshold`` below its ``reference`` (the highest rate since
+    its last move) has moved: its reference becomes the rate now and its clock restarts at 0; a rate above the
+    reference raises it without restarting the clock. ``moves="any"``: a change of more than ``threshold`` either
+    way is a move. Every other slot's clock advances by ``steps``. No host sync.
+
+    Args:
+        rate: Smoothed failure rate per slot now. Shape: (S,).
+        reference: Rate at each slot's last move (updated). Shape: (S,), float32.
+        stalled: Environment steps since each slot's last move (updated). Shape: (S,), float32.
+        steps: Environment steps since the previous update.
+        threshold: Change of the rate that counts as a move (``stall_threshold``).
+        moves: ``"fall"`` or ``"any"`` (``stall_moves``).
+    """
+    rate = rate.to(reference.dtype)
+    change = rate - reference
+    moved = change.neg_() > threshold if moves == "fall" else change.abs_() > threshold
+    if moves == "fall":
+        reference.copy_(torch.where(moved, rate, torch.maximum(reference, rate)))
+    else:
+        reference.copy_(torch.where(moved, rate, reference))
+    stalled.add_(float(steps)).masked_fill_(moved, 0.0)
+
+
+def stall_weights(stalled: torch.Tensor, patience: float, *, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Failure weight of each slot from its stall clock: ``exp(-stalled / patience)``, in (0, 1]. Shape: (S,)."""
+    return torch.mul(stalled, -1.0 / patience, out=out).exp_()
 
 
 def exponential_taps(kernel_size: int, decay: float) -> list[float]:

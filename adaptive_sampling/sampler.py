@@ -116,6 +116,10 @@ class AdaptiveSampler:
             self._pending_visit_diff = self._pending[num_slots : 2 * num_slots]
             self._pending_totals = self._pending[2 * num_slots :]
             self._visited = torch.zeros(num_slots, dtype=torch.bool, device=dev)
+            # stall clocks (cfg.stall_patience): each slot's rate at its last move and the env steps since
+            self._stall_reference = torch.full((num_slots,), cfg.rate_prior, dtype=torch.float32, device=dev)
+            self._stall_steps = torch.zeros(num_slots, dtype=torch.float32, device=dev)
+            self._use_stall = cfg.stall_patience > 0 and cfg.statistic == "rate"
             self._probs = torch.zeros(num_slots, dtype=torch.float32, device=dev)
             # the lazy weight of the events recorded next, on the device: a captured record() reads it, not a
             # constant baked into the graph
@@ -356,6 +360,25 @@ class AdaptiveSampler:
         """
         self.sync()
         self._merge(visits=not self._defer_visits or self._deferred_merges >= _MAX_DEFERRED_VISIT_MERGES)
+        if self._use_stall:
+            # the stall clocks advance with the statistics (identical on every rank after the sync)
+            rate, work = self._work32[0], self._work32[1]
+            kernels.failure_rate(
+                self._failures,
+                self._visits,
+                self.cfg.rate_prior,
+                self.cfg.rate_prior_visits / self._decay(),
+                out=rate,
+                work=work,
+            )
+            kernels.update_stall(
+                rate,
+                self._stall_reference,
+                self._stall_steps,
+                self._steps_since_rebuild,
+                self.cfg.stall_threshold,
+                self.cfg.stall_moves,
+            )
         self._update_distribution()
         self._steps_since_rebuild = 0
 
@@ -479,6 +502,8 @@ class AdaptiveSampler:
             "visited": visited[real].cpu(),
             "probabilities": self._probs[real].cpu(),
             "generator_state": self._generator.get_state(),
+            "stall_reference": self._stall_reference[real].cpu(),
+            "stall_steps": self._stall_steps[real].cpu(),
         }
 
     def load_state_dict(self, state: dict[str, Any], *, remap: bool = False) -> LoadReport:
@@ -513,6 +538,15 @@ class AdaptiveSampler:
         dev = self.device
         staged, report = state_format.staged_statistics(saved, self.layout, exact, same_grid, dev)
         new_probs = staged.pop("probabilities", None)
+        # stall clocks of a state saved before they existed (or of motions it did not keep): at their start
+        stall_reference = staged.pop("stall_reference", None)
+        stall_steps = staged.pop("stall_steps", None)
+        if stall_reference is None:
+            stall_reference = torch.full((self.num_bins,), self.cfg.rate_prior, device=dev)
+        stall_reference = self._to_slots(stall_reference.float(), fill=self.cfg.rate_prior)
+        stall_steps = self._to_slots(
+            stall_steps.float() if stall_steps is not None else torch.zeros(self.num_bins, device=dev)
+        )
         if not state_format.same_config(saved["config"], self.cfg):
             new_probs = None  # the distribution follows this sampler's configuration
         real, diff = self._slots.slot_of_bin, self._slots.diff_slots
@@ -539,6 +573,8 @@ class AdaptiveSampler:
         self._pending_failures.copy_(staged["pending_failures"])
         self._pending_visit_diff.copy_(staged["pending_visit_diff"])
         self._visited.copy_(staged["visited"])
+        self._stall_reference.copy_(stall_reference)
+        self._stall_steps.copy_(stall_steps)
         self._totals.copy_(totals)
         self._pending_totals.copy_(pending_totals)
         self._clock, self._t0 = clock, t0
@@ -559,7 +595,8 @@ class AdaptiveSampler:
     ) -> AdaptiveSampler:
         """Build a sampler with the saved configuration and library, then load the state (for plots and tools)."""
         saved = state_format.validated_state(state)
-        cfg = AdaptiveSamplerCfg.from_dict({**saved["config"], **cfg_overrides})
+        # fields added since the state was saved take the values that behave as its version did
+        cfg = AdaptiveSamplerCfg.from_dict({**state_format.ADDED_FIELDS, **saved["config"], **cfg_overrides})
         lay = saved["layout"]
         if cfg.prior == "weights":
             raise ValueError("from_state_dict cannot rebuild motion_weights; construct the sampler and load instead")
@@ -676,6 +713,7 @@ class AdaptiveSampler:
             self.layout.num_motions,
             out=self._probs,
             work=self._work32,
+            stall=self._stall_steps,
         )
         self._cdf.build(self._probs)
 

@@ -48,8 +48,11 @@ def segment_ends(
         TypeError: ``time_s`` is not a floating tensor, or ``start_frames`` / ``num_frames`` not integer tensors.
         ValueError: ``start_frames``, ``time_s``, ``num_frames`` (and a tensor ``fps``) differ in shape.
     """
-    for name, value, floating in (("start_frames", start_frames, False), ("time_s", time_s, True),
-                                  ("num_frames", num_frames, False)):
+    for name, value, floating in (
+        ("start_frames", start_frames, False),
+        ("time_s", time_s, True),
+        ("num_frames", num_frames, False),
+    ):
         if not isinstance(value, torch.Tensor) or value.is_floating_point() != floating or value.dtype == torch.bool:
             kind = "a floating" if floating else "an integer"
             got = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__

@@ -9,7 +9,8 @@ library and this one.
 shape (B,)), ``pending_failures`` (B,) and ``pending_visit_diff`` (recorded since the last merge; visits as one
 difference array per clip, its B_m bins then a closing entry, shape (B + M,)), all weighted relative to step ``t0``
 (value now = saved * (1 - alpha)^(clock - t0)), ``totals`` and ``pending_totals`` ([segments, failures], shape (2,)),
-``visited`` (bool, (B,)), ``probabilities`` ((B,)) and ``generator_state`` (uint8).
+``visited`` (bool, (B,)), ``probabilities`` ((B,)) and ``generator_state`` (uint8); optional (added in 0.2 without a
+version change, see :data:`STALL_KEYS`): ``stall_reference`` and ``stall_steps`` ((B,)).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ STAT_KEYS = ("failures", "visits", "pending_failures", "pending_visit_diff")
 
 DIFF_KEYS = ("pending_visit_diff",)
 """Statistics stored as one difference array per clip: its B_m bins, then a closing entry (shape (B + M,))."""
+
+STALL_KEYS = ("stall_reference", "stall_steps")
+"""Optional per-bin keys (float32, shape (B,)) of the stall clocks (``AdaptiveSamplerCfg.stall_patience``): each
+bin's failure rate at its last move and the environment steps since. States saved before they existed load with
+the clocks at their start (reference ``rate_prior``, 0 steps)."""
 
 MAX_STAT = 1e30
 """Largest magnitude a saved statistic may hold: the rebuild scores in float32 (max ~3.4e38), over millions of bins."""
@@ -149,6 +155,9 @@ def validated_state(state: Any) -> dict[str, Any]:
         "totals": (2,),
         "pending_totals": (2,),
     }
+    for key in STALL_KEYS:
+        if key in state:
+            shapes[key] = (num_bins,)
     for key, shape in shapes.items():
         t = state[key]
         if not isinstance(t, torch.Tensor):
@@ -187,11 +196,16 @@ def layout_state(layout: MotionLayout) -> dict[str, Any]:
     return out
 
 
+ADDED_FIELDS: dict[str, Any] = {"stall_patience": 0.0, "stall_threshold": 0.1, "stall_moves": "fall"}
+"""Config fields added after release 0.1.0, with the values that behave as 0.1.0 did: a saved config without them
+meant these."""
+
+
 def same_config(saved: dict[str, Any], cfg: AdaptiveSamplerCfg) -> bool:
     """Whether a saved config gives the same distribution as ``cfg`` (the seed and validation do not matter)."""
     ignore = ("seed", "validate_args")
     here = {k: v for k, v in cfg.to_dict().items() if k not in ignore}
-    return all(saved.get(k) == v for k, v in here.items())
+    return all(saved.get(k, ADDED_FIELDS.get(k)) == v for k, v in here.items())
 
 
 def match_layout(saved: dict[str, Any], layout: MotionLayout) -> tuple[bool, bool]:
@@ -236,9 +250,11 @@ def staged_statistics(
     motions kept by name (same frames, fps and bins) bring their statistics, the others start at zero (their
     priors). Never modifies ``saved``.
     """
+    stall = [k for k in STALL_KEYS if k in saved]
     if exact:
         report = LoadReport(kept=list(layout.motion_names))
-        return {k: saved[k].to(device, copy=True) for k in (*STAT_KEYS, "visited", "probabilities")}, report
+        keys = (*STAT_KEYS, "visited", "probabilities", *stall)
+        return {k: saved[k].to(device, copy=True) for k in keys}, report
     lay = saved["layout"]
     report = LoadReport()
     old = {n: i for i, n in enumerate(lay["motion_names"])}
@@ -272,7 +288,7 @@ def staged_statistics(
     src_diff = _segments(old_offsets[src_m] + src_m, counts + 1)
     dst_diff = _segments(layout.bin_offsets.cpu()[dst_m] + dst_m, counts + 1)
     staged: dict[str, torch.Tensor] = {}
-    for key in (*STAT_KEYS, "visited"):
+    for key in (*STAT_KEYS, "visited", *stall):
         is_diff = key in DIFF_KEYS
         size = layout.num_bins + (layout.num_motions if is_diff else 0)
         values = saved[key].cpu()

@@ -4,6 +4,9 @@ Scenarios (``--scenario``):
 
 - ``short_clips`` (the first scenario, unchanged): 24 clips of 6-24 s, 8 of them with one or two hard segments.
 - ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.4% of all frames).
+- ``approach``: 8 clips of 15-30 s; 3 of them hold a hard moment that only the right approach state survives (a
+  flight phase without authority, then a push stronger than the authority): starts just before it are doomed
+  whatever the policy does (the stuck mode of issue 13).
 
 Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), the ``beyondmimic`` and ``paper`` presets, the library
 ``default`` and ``default_duration`` (the default with ``prior="duration"``), two peers written from their papers
@@ -13,6 +16,10 @@ a known hard segment). Every arm trains the same PPO (rsl-rl, through AdaptiveSa
 env steps, with the same seeds (paired: seed s of every arm shares the env, the policy initialisation and the sampler
 seed). Every ``--eval-every`` iterations the deterministic policy is started at frame 0 of every clip and run until it
 fails or reaches the clip's end.
+
+For the stuck mode (issue 13 item 5): ``default_0_2``, the default before the stall clocks spelled out (runs of the
+default recorded with that configuration are labelled so once the default changes), and the stall candidates
+(``CANDIDATES``: ``AdaptiveSamplerCfg(stall_patience=...)``), measured on ``approach``.
 
 Reported per scenario and arm: final success (all clips, hard clips), success AUC, env steps to uniform's mean final
 success (runs that never get there are censored one evaluation after the budget, which favours the arm that fails),
@@ -49,6 +56,18 @@ RESULTS = ROOT / "benchmarks" / "results"
 ARMS = ("uniform", "beyondmimic", "paper", "default", "plr", "motion_failure", "oracle", "default_duration")
 LIBRARY_ARMS = ("uniform", "beyondmimic", "paper", "default", "oracle", "default_duration")
 """Arms whose sampler is the library's (their state plots as a heatmap)."""
+# issue 13 item 5 (the stuck mode): the previous default spelled out, and the candidates measured against it
+PREVIOUS_DEFAULT = {"default_0_2": {"stall_patience": 0.0}}
+"""The default with the stall clocks off, spelled out (failure attribution, rate, K = 3, floor 0.1): today the same as
+``default``; if the default ever turns the clocks on, its stored runs are labelled so (``stored_label``)."""
+CANDIDATES = {
+    "stall_500": {"stall_patience": 500.0, "stall_moves": "fall"},
+    "stall_1000": {"stall_patience": 1000.0, "stall_moves": "fall"},
+    "stall_1000_any": {"stall_patience": 1000.0, "stall_moves": "any"},
+}
+"""Fixes of the stuck mode measured on ``approach`` before the default was chosen (README)."""
+ARMS = (*ARMS, *PREVIOUS_DEFAULT, *CANDIDATES)
+LIBRARY_ARMS = (*LIBRARY_ARMS, *PREVIOUS_DEFAULT, *CANDIDATES)
 PEERS = ("uniform", "beyondmimic", "paper", "plr", "motion_failure")
 """The arms the default must match or beat (``oracle`` is a diagnostic bound, not a method)."""
 SCENARIOS = {
@@ -58,6 +77,13 @@ SCENARIOS = {
         "iterations": 160,
         "eval_every": 20,
         "tag": "learning_rare_hard",
+    },
+    "approach": {
+        "library": "make_approach_library",
+        "env_kwargs": {"reset_stamina": 0.3, "stamina_use": 0.02},
+        "iterations": 160,
+        "eval_every": 20,
+        "tag": "learning_approach",
     },
 }
 """Library and default budget per scenario (``rare_hard``'s budget was fixed with the uniform arm only: README)."""
@@ -73,6 +99,11 @@ def make_library(scenario: str, seed: int, overrides: dict | None = None) -> lis
 
     kwargs = {**SCENARIOS[scenario].get("library_kwargs", {}), **(overrides or {})}
     return getattr(point_mass, SCENARIOS[scenario]["library"])(seed, **kwargs)
+
+
+def env_kwargs(scenario: str, overrides: dict | None = None) -> dict:
+    """The scenario's ``PointMassTrackingEnvCfg`` fields (``overrides``: for calibration)."""
+    return {**SCENARIOS[scenario].get("env_kwargs", {}), **(overrides or {})}
 
 
 def make_sampler(arm: str, seed: int, clips: list):
@@ -194,6 +225,8 @@ def sampler_cfg(arm: str, seed: int):
         return AdaptiveSamplerCfg.uniform(seed=seed)
     if arm in ("plr", "motion_failure"):
         return None  # not a library configuration (benchmarks/arms.py)
+    if arm in PREVIOUS_DEFAULT or arm in CANDIDATES:
+        return AdaptiveSamplerCfg(seed=seed, **{**PREVIOUS_DEFAULT, **CANDIDATES}[arm])
     raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
 
 
@@ -220,10 +253,36 @@ def stored_label(run: dict) -> str:
     if arm not in ARMS:
         return arm
     if "sampler_cfg" in run:
-        return arm if run["sampler_cfg"] == _cfg_dict(arm, run["seed"]) else f"{arm}_previous"
+        return _arm_of_config(arm, run["seed"], run["sampler_cfg"])
     cfg = sampler_cfg(arm, run["seed"])
     tilted = cfg is not None and cfg.statistic == "rate" and cfg.prior != "duration" and cfg.uniform_ratio < 1.0
-    return f"{arm}_previous" if is_pre_tilt(run) and tilted else arm
+    if is_pre_tilt(run) and tilted:
+        return f"{arm}_previous"
+    # made after the tilt but before runs recorded their configuration, and before the stall clocks
+    return _arm_of_config(arm, run["seed"], None if cfg is None else _legacy(_cfg_dict(arm, run["seed"])))
+
+
+def _legacy(values: dict) -> dict:
+    """A configuration as recorded before the stall clocks: their fields at the values that behave as before."""
+    from adaptive_sampling.state import ADDED_FIELDS
+
+    return {**values, **ADDED_FIELDS}
+
+
+def _arm_of_config(arm: str, seed: int, recorded: dict | None) -> str:
+    """``arm`` if its configuration today is ``recorded`` (fields added since filled as before), else the arm
+    whose configuration it is (e.g. ``default_0_2``), else ``<arm>_previous``."""
+    from adaptive_sampling.state import ADDED_FIELDS
+
+    if recorded is not None:
+        recorded = {**ADDED_FIELDS, **recorded}
+    if recorded == _cfg_dict(arm, seed):
+        return arm
+    if recorded is not None:
+        for other in ARMS:
+            if other not in ("oracle",) and (cfg := _cfg_dict(other, seed)) is not None and cfg == recorded:
+                return other
+    return f"{arm}_previous"
 
 
 def train_cfg(args: argparse.Namespace) -> dict:
@@ -272,7 +331,9 @@ def run_one(job: tuple[str, int, dict]) -> dict:
 
     args = argparse.Namespace(**opts)
     clips = make_library(args.scenario, args.library_seed, args.library_kwargs)
-    env_cfg = PointMassTrackingEnvCfg(num_envs=args.num_envs, seed=seed)
+    env_cfg = PointMassTrackingEnvCfg(
+        num_envs=args.num_envs, seed=seed, **env_kwargs(args.scenario, getattr(args, "env_kwargs", None))
+    )
     sampler = make_sampler(arm, seed, clips)
     counter = StartCounter(sampler, clips, HARD_LEAD_S)
     env = PointMassTrackingEnv(clips, counter, cfg=env_cfg)
@@ -541,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
         "--library-kwargs", type=json.loads, default=None, help="JSON overrides of the library's parameters"
     )
     parser.add_argument(
+        "--env-kwargs", type=json.loads, default=None, help="JSON overrides of the env config (for calibration)"
+    )
+    parser.add_argument(
         "--extra-arms",
         nargs="+",
         default=[],
@@ -609,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
         "hidden": [args.hidden, args.hidden],
         "hard_lead_s": HARD_LEAD_S,
         "library_kwargs": {**SCENARIOS[args.scenario].get("library_kwargs", {}), **(args.library_kwargs or {})},
-        "env": PointMassTrackingEnvCfg(num_envs=args.num_envs).__dict__
+        "env": PointMassTrackingEnvCfg(num_envs=args.num_envs, **env_kwargs(args.scenario, args.env_kwargs)).__dict__
         | {"lookahead_s": list(PointMassTrackingEnvCfg().lookahead_s)},
         "library": [
             {"name": c.name, "fps": c.fps, "num_frames": c.num_frames, "hard_segments": c.hard_segments} for c in clips
@@ -692,6 +756,8 @@ def _opts_key(opts: dict) -> str:
         key["scenario"] = opts["scenario"]
     if opts.get("library_kwargs"):
         key["library_kwargs"] = opts["library_kwargs"]
+    if opts.get("env_kwargs"):
+        key["env_kwargs"] = opts["env_kwargs"]
     return json.dumps(key, sort_keys=True)
 
 

@@ -5,7 +5,15 @@ from .point_mass import (
     PointMassTrackingEnv,
     PointMassTrackingEnvCfg,
     evaluate,
+    make_approach_library,
     make_motion_library,
 )
 
-__all__ = ["PointMassClip", "PointMassTrackingEnv", "PointMassTrackingEnvCfg", "evaluate", "make_motion_library"]
+__all__ = [
+    "PointMassClip",
+    "PointMassTrackingEnv",
+    "PointMassTrackingEnvCfg",
+    "evaluate",
+    "make_approach_library",
+    "make_motion_library",
+]

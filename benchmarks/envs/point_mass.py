@@ -103,6 +103,18 @@ class PointMassTrackingEnvCfg:
     seed: int = 0
     """Seed of the env's own generator (initial-state noise)."""
 
+    reset_stamina: float | None = None
+    """Stamina at every start, in [0, 1] (``None``: no stamina, the full authority always; the first two scenarios).
+    With stamina ``s`` the authority is ``s * max_accel``; ``s`` recovers towards 1 with ``stamina_tau_s`` and is
+    spent by large actions (``stamina_use``). A start gets ``reset_stamina``: the rested actuators a body has when it
+    arrives at a moment by tracking calmly are an *approach state* that a reset cannot give it."""
+
+    stamina_tau_s: float = 1.5
+    """Time constant (seconds) of the stamina's recovery towards 1."""
+
+    stamina_use: float = 0.05
+    """Stamina spent per second at an action of norm 1 (``ds/dt = (1 - s) / tau - use * |action|``)."""
+
 
 def make_motion_library(
     seed: int = 0,
@@ -230,6 +242,75 @@ def make_rare_hard_library(
     ]
 
 
+def make_approach_library(
+    seed: int = 0,
+    num_clips: int = 8,
+    hard_clips: int = 3,
+    min_duration_s: int = 15,
+    max_duration_s: int = 30,
+    two_segments_from_s: int = 22,
+    hard_accel_ratio: float = 0.45,
+    push_ratio: float = 0.8,
+    cue_s: float = 0.5,
+    push_s: float = 1.0,
+    max_accel: float = 2.0,
+) -> list[PointMassClip]:
+    """The ``approach`` scenario's library: 8 clips of 15-30 s, 3 of them with hard segments of the first scenario's
+    kind (a 1 s cue, then a hidden push; with the defaults 0.8 of the authority for 1.0 s), two in clips of 22 s or
+    more.
+
+    The scenario runs it with ``PointMassTrackingEnvCfg.reset_stamina``: every start begins with tired actuators
+    that need about two seconds of calm tracking to recover, so the push is survivable only by a body that
+    *approached* it (started early enough); starts in the last seconds before a hard segment are doomed whatever the
+    policy does, and their failure rate never moves (issue 13's stuck mode). Hard segments start 5 s after a clip's
+    start at the earliest (frame 0 is never doomed) and end 2 s before its end at the latest.
+
+    Args:
+        seed: Seed of the library.
+        num_clips: Number of clips.
+        hard_clips: Number of clips with a hard segment.
+        min_duration_s: Shortest clip, in whole seconds.
+        max_duration_s: Longest clip, in whole seconds.
+        two_segments_from_s: Hard clips at least this long hold two hard segments.
+        hard_accel_ratio: See :func:`make_motion_library`.
+        push_ratio: See :func:`make_motion_library`.
+        cue_s: See :func:`make_motion_library`.
+        push_s: See :func:`make_motion_library`.
+        max_accel: The env's action authority.
+
+    Returns:
+        The clips, in a fixed order.
+    """
+    if not 0 <= hard_clips <= num_clips or num_clips < 1:
+        raise ValueError(f"need 1 <= num_clips and 0 <= hard_clips <= num_clips, got {num_clips}, {hard_clips}")
+    if min_duration_s < 2 * cue_s + push_s + 7.0 or min_duration_s > max_duration_s:
+        raise ValueError(
+            f"need {2 * cue_s + push_s + 7.0:g} <= min_duration_s <= max_duration_s, got {min_duration_s}, "
+            f"{max_duration_s}"
+        )
+    g = torch.Generator().manual_seed(seed)
+    kinds = ("walk", "jog", "dance", "kick", "spin", "hop", "balance", "combo")
+    frame_rates = (25.0, 30.0, 50.0, 60.0)
+    hard = set(torch.randperm(num_clips, generator=g)[:hard_clips].tolist())
+    specs = []
+    for i in range(num_clips):
+        fps = frame_rates[int(torch.randint(len(frame_rates), (), generator=g))]
+        duration = float(torch.randint(min_duration_s, max_duration_s + 1, (), generator=g))
+        centres = []
+        if i in hard:
+            # one segment, two in clips of two_segments_from_s or more (one per equal share of the clip)
+            count = 2 if duration >= two_segments_from_s else 1
+            share = (duration - 7.0 - 2 * cue_s - push_s) / count
+            for k in range(count):
+                low = 5.0 + 2 * cue_s + k * (share + 2 * cue_s + push_s)
+                centres.append(low + float(torch.rand((), generator=g)) * share)
+        specs.append((f"{kinds[i % len(kinds)]}_{i:02d}", fps, duration, centres))
+    return [
+        _clip(name, fps, duration, centres, g, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
+        for name, fps, duration, centres in specs
+    ]
+
+
 def _clip(
     name: str,
     fps: float,
@@ -309,6 +390,13 @@ class PointMassTrackingEnv(_VecEnvBase):
             raise ValueError(f"cfg.action_delay must be >= 0, got {self.cfg.action_delay}")
         if self.cfg.failure_threshold <= 0:
             raise ValueError(f"cfg.failure_threshold must be positive, got {self.cfg.failure_threshold}")
+        if self.cfg.reset_stamina is not None and not 0.0 <= self.cfg.reset_stamina <= 1.0:
+            raise ValueError(f"cfg.reset_stamina must be None or in [0, 1], got {self.cfg.reset_stamina}")
+        if self.cfg.stamina_tau_s <= 0 or self.cfg.stamina_use < 0:
+            raise ValueError(
+                f"need cfg.stamina_tau_s > 0 and cfg.stamina_use >= 0, got {self.cfg.stamina_tau_s}, "
+                f"{self.cfg.stamina_use}"
+            )
         self.device = torch.device(device)
         self.clips = clips
         self.num_envs = self.cfg.num_envs
@@ -357,6 +445,8 @@ class PointMassTrackingEnv(_VecEnvBase):
         self.action_buf = torch.zeros(n, max(self.cfg.action_delay, 1), 2, device=dev)
         self.episode_length_buf = torch.zeros(n, dtype=torch.long, device=dev)
         self.error = torch.zeros(n, device=dev)
+        self.stamina = torch.ones(n, device=dev)
+        """Share of the authority available (1 without ``cfg.reset_stamina``). Shape: (num_envs,)."""
         self._segment_steps = torch.zeros(n, dtype=torch.long, device=dev)
         self.record_to_sampler = True
         """False during evaluation: nothing is recorded and clip ends do not resample."""
@@ -397,7 +487,10 @@ class PointMassTrackingEnv(_VecEnvBase):
             self.action_buf.flatten(1) if self.cfg.action_delay > 0 else self.action_buf.new_zeros(self.num_envs, 0)
         )
         onehot = self._eye[m]
-        policy = torch.cat([pos_err * 10.0, vel_err * 2.0, ref_vel, future_rel * 5.0, pending, onehot], dim=-1)
+        parts = [pos_err * 10.0, vel_err * 2.0, ref_vel, future_rel * 5.0, pending, onehot]
+        if self.cfg.reset_stamina is not None:
+            parts.append(self.stamina.unsqueeze(-1))
+        policy = torch.cat(parts, dim=-1)
         phase = (t / self._duration[m]).unsqueeze(-1)
         critic = torch.cat([policy, phase], dim=-1)
         return TensorDict({"policy": policy, "critic": critic}, batch_size=[self.num_envs], device=self.device)
@@ -424,7 +517,13 @@ class PointMassTrackingEnv(_VecEnvBase):
             applied = actions
         dt = self.cfg.dt
         push = self.reference(self.motion_ids, self.time_s, self._push)
-        self.vel += (applied * self.cfg.max_accel + push) * dt
+        if self.cfg.reset_stamina is None:
+            self.vel += (applied * self.cfg.max_accel + push) * dt
+        else:
+            self.vel += (applied * (self.cfg.max_accel * self.stamina).unsqueeze(-1) + push) * dt
+            spent = torch.linalg.vector_norm(applied, dim=-1) * self.cfg.stamina_use
+            self.stamina += ((1.0 - self.stamina) / self.cfg.stamina_tau_s - spent) * dt
+            self.stamina.clamp_(0.0, 1.0)
         self.pos += self.vel * dt
         self.time_s += dt
         self.episode_length_buf += 1
@@ -498,6 +597,8 @@ class PointMassTrackingEnv(_VecEnvBase):
             a = acc / self.cfg.max_accel
             self.action_buf[env_ids] = a / torch.linalg.vector_norm(a, dim=-1, keepdim=True).clamp_min(1.0)
         self.error[env_ids] = torch.linalg.vector_norm(self.pos[env_ids] - self.reference(motion_ids, t0), dim=-1)
+        if self.cfg.reset_stamina is not None:
+            self.stamina[env_ids] = self.cfg.reset_stamina
         self._segment_steps[env_ids] = 0
 
 

@@ -82,7 +82,7 @@ def _pre_tilt(run: dict) -> dict:
         ("default_duration", "default_duration"),  # prior="duration" reproduces the untilted rate path
         ("paper", "paper_previous"),  # rate statistic, prior="motion": its draws changed
         ("default", "default_previous"),
-        ("default_0_2", "default_0_2"),  # a name this version does not define stays as stored
+        ("default_0_1", "default_0_1"),  # a name this version does not define stays as stored
     ],
 )
 def test_stored_label_of_pre_tilt_runs(arm, label):
@@ -146,3 +146,15 @@ def test_summary_table_labels_previous_arms(monkeypatch):
     assert "`default_previous` is `default` before it" in table and "`uniform` are unchanged" in table
     paper_row = next(line for line in table.splitlines() if line.startswith("| paper |"))
     assert "n/a" not in paper_row and "n/a" in next(line for line in table.splitlines() if "default_previous" in line)
+
+
+def test_stored_label_fills_fields_added_since_and_finds_the_matching_arm():
+    """A recorded configuration without the stall fields (written before they existed) means them off: it is the
+    default's while the default keeps them off; a run recorded under another arm's name with exactly another arm's
+    configuration counts for that arm; an unknown configuration is the arm's previous version."""
+    old = {k: v for k, v in learning._cfg_dict("default", 1).items() if not k.startswith("stall_")}
+    assert learning.stored_label(_run("default", 1, [[True, True]]) | {"sampler_cfg": old}) == "default"
+    moved = _run("stall_1000", 1, [[True, True]]) | {"sampler_cfg": learning._cfg_dict("default_duration", 1)}
+    assert learning.stored_label(moved) == "default_duration"
+    other = learning._cfg_dict("default", 1) | {"kernel_size": 7}
+    assert learning.stored_label(_run("default", 1, [[True, True]]) | {"sampler_cfg": other}) == "default_previous"

@@ -15,6 +15,7 @@ from benchmarks.envs import (  # noqa: E402
     PointMassTrackingEnv,
     PointMassTrackingEnvCfg,
     evaluate,
+    make_approach_library,
     make_motion_library,
 )
 
@@ -205,3 +206,48 @@ def test_bad_arguments():
         PointMassTrackingEnv([])
     with pytest.raises(ValueError, match="num_envs"):
         PointMassTrackingEnv(make_motion_library(), cfg=PointMassTrackingEnvCfg(num_envs=0))
+
+
+def _oracle_with_stamina(env: PointMassTrackingEnv):
+    """Knows the hidden push and its stamina: feed-forward of the reference and against the push, PD on the error."""
+    cfg = env.cfg
+
+    def act(obs):
+        ahead = env.time_s + cfg.action_delay * cfg.dt
+        pos_err = obs["policy"][:, 0:2] / 10.0
+        vel_err = obs["policy"][:, 2:4] / 2.0
+        acc = env.reference(env.motion_ids, ahead, env._ref_acc) - 20.0 * pos_err - 6.0 * vel_err
+        acc = acc - env.reference(env.motion_ids, ahead, env._push)
+        return acc / (cfg.max_accel * env.stamina.clamp_min(0.05)).unsqueeze(-1)
+
+    return act
+
+
+def test_approach_scenario_dooms_late_starts_only():
+    """The approach scenario's premise, with a push of 0.85 (the scenario's 0.8 leaves more margin): with tired
+    starts (reset_stamina), a controller that knows the hidden push survives every hard segment when it starts 4.5 s
+    before the push, and fails all but the least demanding one when it starts 1 s before (too late to recover its
+    stamina); its stamina is observed."""
+    clips = make_approach_library(0, push_ratio=0.85)
+    env_cfg = dict(reset_stamina=0.3, stamina_use=0.02, init_noise=0.0)
+    starts = [(m, b - 1.0) for m, c in enumerate(clips) for _, b in c.hard_segments]  # push onsets (1 s pushes)
+    assert len(starts) == 5
+    survived = {}
+    for lead in (4.5, 1.0):
+        env = PointMassTrackingEnv(clips, cfg=PointMassTrackingEnvCfg(num_envs=len(starts), **env_cfg))
+        env.record_to_sampler = False
+        ids = torch.arange(len(starts))
+        motion_ids = torch.tensor([m for m, _ in starts])
+        frames = torch.tensor([int((push - lead) * clips[m].fps) for m, push in starts])
+        env.reset_to(ids, motion_ids, frames)
+        env.stamina[:] = env_cfg["reset_stamina"]
+        policy = _oracle_with_stamina(env)
+        alive = torch.ones(len(starts), dtype=torch.bool)
+        obs = env.get_observations()
+        for _ in range(int((lead + 1.5) / env.cfg.dt)):  # to 0.5 s after the push
+            obs, _, _, _ = env.step(policy(obs))
+            alive &= env.error <= env.cfg.failure_threshold
+        survived[lead] = alive
+        assert obs["policy"][:, -1].sub(env.stamina).abs().max() < 1e-6  # the stamina is the last observation
+    assert bool(survived[4.5].all())
+    assert int(survived[1.0].sum()) <= 1  # the least demanding segment survives a late start

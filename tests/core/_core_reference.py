@@ -143,6 +143,9 @@ class ReferenceSampler:
         self.pending_failures = [[0.0] * len(s) for s in self.starts]
         self.pending_visits = [[0.0] * len(s) for s in self.starts]
         self.steps = 0
+        # stall clocks: each bin's rate at its last move and the steps since (cfg.stall_patience)
+        self.stall_reference = [[cfg.rate_prior] * len(s) for s in self.starts]
+        self.stalled = [[0.0] * len(s) for s in self.starts]
         self.probs = self.compute()
 
     def record(self, events: Sequence[Event]) -> None:
@@ -167,6 +170,16 @@ class ReferenceSampler:
                 self.pending_visits[m][b] = 0.0
         self.steps += 1
         if self.steps % self.cfg.rebuild_every == 0:
+            if self.cfg.stall_patience > 0 and self.cfg.statistic == "rate":
+                for m, rates in enumerate(self.rates()):
+                    for b, r in enumerate(rates):
+                        ref = self.stall_reference[m][b]
+                        fall = self.cfg.stall_moves == "fall"
+                        if (ref - r if fall else abs(r - ref)) > self.cfg.stall_threshold:
+                            self.stall_reference[m][b], self.stalled[m][b] = r, 0.0
+                        else:
+                            self.stall_reference[m][b] = max(ref, r) if fall else ref
+                            self.stalled[m][b] += self.cfg.rebuild_every
             self.probs = self.compute()
 
     def nominal_bin(self, m: int) -> float:
@@ -194,6 +207,12 @@ class ReferenceSampler:
         num = len(self.starts)
         if cfg.statistic == "rate":
             score = self.rates()
+            if cfg.stall_patience > 0:  # a bin whose rate has not fallen reverts to the mean rate under the prior
+                mean = sum(x * q for sm, qm in zip(score, self.prior, strict=True) for x, q in zip(sm, qm, strict=True))
+                score = [
+                    [mean + (x - mean) * math.exp(-st / cfg.stall_patience) for x, st in zip(sm, stm, strict=True)]
+                    for sm, stm in zip(score, self.stalled, strict=True)
+                ]
         else:
             scale = cfg.ema_alpha if cfg.ema_alpha > 0 else 1.0
             score = [[scale * f for f in fm] for fm in self.failures]

@@ -10,6 +10,7 @@ import torch
 from _core_reference import state_equal
 
 from adaptive_sampling import STATE_VERSION, AdaptiveSampler, AdaptiveSamplerCfg
+from adaptive_sampling.state import STALL_KEYS
 
 FRAMES = [120, 90, 200]
 FPS = [50.0, 30.0, 50.0]
@@ -420,7 +421,7 @@ def corrupt_cases(state: dict) -> list[tuple[str, dict, type, str]]:
             r"state_dict\['generator_state'\]",
         ),
     ]
-    for key in [k for k in state if k != "version"]:
+    for key in [k for k in state if k not in ("version", *STALL_KEYS)]:  # the stall clocks are optional
         missing = copy.deepcopy(state)
         del missing[key]
         cases.append((f"missing {key}", missing, ValueError, rf"state_dict is missing keys \['{key}'\]"))

@@ -73,6 +73,7 @@ CONFIGS = {
     "count": dict(statistic="count", kernel_size=3, ema_alpha=0.001),
     "cap_additive": dict(max_motion_share=1.0, additive_uniform_ratio=0.1, prior="duration"),
     "cap": dict(max_motion_share=0.6),
+    "stall": dict(stall_patience=100.0, stall_threshold=0.05),
 }
 
 

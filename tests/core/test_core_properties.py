@@ -58,6 +58,9 @@ def configs(draw, num_motions: int, bin_layout: str = "duration", **fixed) -> Ad
         prior=draw(st.sampled_from(["motion", "duration", "weights"])),
         max_motion_share=draw(st.one_of(st.just(1.0), st.floats(1.0 / num_motions, 1.0))),
         rebuild_every=draw(st.integers(1, 3)),
+        stall_patience=draw(st.sampled_from([0.0, 1.0, 3.0, 1000.0])),
+        stall_threshold=draw(st.floats(0.01, 0.9)),
+        stall_moves=draw(st.sampled_from(["fall", "any"])),
         seed=draw(st.integers(0, 2**31)),
     )
     if fixed.get("max_motion_share", 0.0) is None:  # None: draw a real cap (< 1 where possible)

@@ -69,8 +69,9 @@ def test_end_frame_is_within_the_segment_and_the_clip(num_frames, start_fraction
     last frame, and a later clock never gives an earlier end."""
     start = min(int(start_fraction * num_frames), num_frames - 1)
     times = torch.tensor([start / fps + elapsed_s, start / fps + elapsed_s + 0.5], dtype=dtype)
-    end, clip_end = segment_ends(torch.tensor([start, start]), times, torch.tensor(fps, dtype=dtype),
-                                 torch.tensor([num_frames, num_frames]))
+    end, clip_end = segment_ends(
+        torch.tensor([start, start]), times, torch.tensor(fps, dtype=dtype), torch.tensor([num_frames, num_frames])
+    )
     assert bool(((end >= start) & (end <= num_frames - 1)).all())
     assert bool((end[clip_end] == num_frames - 1).all())
     assert int(end[1]) >= int(end[0]) and bool(clip_end[1]) >= bool(clip_end[0])
@@ -90,7 +91,11 @@ def test_end_frame_is_within_the_segment_and_the_clip(num_frames, start_fraction
 )
 def test_bad_arguments_are_named(kwargs, error, match):
     """Wrong dtypes and mismatched shapes raise, naming the argument."""
-    args = {"start_frames": torch.tensor([0, 1]), "time_s": torch.tensor([0.1, 0.2]), "fps": 50.0,
-            "num_frames": torch.tensor([10, 10])}
+    args = {
+        "start_frames": torch.tensor([0, 1]),
+        "time_s": torch.tensor([0.1, 0.2]),
+        "fps": 50.0,
+        "num_frames": torch.tensor([10, 10]),
+    }
     with pytest.raises(error, match=match):
         segment_ends(**{**args, **kwargs})
