@@ -27,6 +27,7 @@ Everything is deterministic given ``seed`` (the library, the initial-state noise
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -156,26 +157,21 @@ def make_motion_library(
     if num_clips < 1 or not 0 <= num_hard_clips <= num_clips:
         raise ValueError(f"need 1 <= num_clips and 0 <= num_hard_clips <= num_clips, got {num_clips}, {num_hard_clips}")
     g = torch.Generator().manual_seed(seed)
-    kinds = ("walk", "jog", "dance", "kick", "spin", "hop", "balance", "combo")
-    frame_rates = (25.0, 30.0, 50.0, 60.0)
     hard = set(torch.randperm(num_clips, generator=g)[:num_hard_clips].tolist())
-    specs = []
-    for i in range(num_clips):
-        fps = frame_rates[int(torch.randint(len(frame_rates), (), generator=g))]
-        duration = float(torch.randint(6, 25, (), generator=g))
-        centres = []
-        if i in hard:
-            # One hard segment, two in long clips; never in the first 2 s or the last 1.5 s.
-            count = 2 if duration >= 18 else 1
-            for k in range(count):
-                lo = 2.0 + k * (duration - 3.5) / count
-                width = (duration - 3.5) / count - 1.5
-                centres.append(lo + 1.0 + float(torch.rand((), generator=g)) * max(width, 0.0))
-        specs.append((f"{kinds[i % len(kinds)]}_{i:02d}", fps, duration, centres))
-    return [
-        _clip(name, fps, duration, centres, g, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
-        for name, fps, duration, centres in specs
-    ]
+
+    def centres(i: int, duration: float) -> list[float]:
+        # One hard segment, two in long clips; never in the first 2 s or the last 1.5 s.
+        if i not in hard:
+            return []
+        count = 2 if duration >= 18 else 1
+        out = []
+        for k in range(count):
+            lo = 2.0 + k * (duration - 3.5) / count
+            width = (duration - 3.5) / count - 1.5
+            out.append(lo + 1.0 + float(torch.rand((), generator=g)) * max(width, 0.0))
+        return out
+
+    return _library(g, num_clips, (6, 24), centres, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
 
 
 def make_rare_hard_library(
@@ -223,23 +219,18 @@ def make_rare_hard_library(
     if not 5 <= min_duration_s <= max_duration_s:
         raise ValueError(f"need 5 <= min_duration_s <= max_duration_s, got {min_duration_s}, {max_duration_s}")
     g = torch.Generator().manual_seed(seed)
-    kinds = ("walk", "jog", "dance", "kick", "spin", "hop", "balance", "combo")
-    frame_rates = (25.0, 30.0, 50.0, 60.0)
     hard = torch.randperm(num_clips, generator=g)[:hard_clips].tolist()
     counts = {clip: count for clip, count in zip(hard, segments_per_hard_clip, strict=True)}
-    specs = []
-    for i in range(num_clips):
-        fps = frame_rates[int(torch.randint(len(frame_rates), (), generator=g))]
-        duration = float(torch.randint(min_duration_s, max_duration_s + 1, (), generator=g))
+
+    def centres(i: int, duration: float) -> list[float]:
+        # one segment per equal share of the clip, never in the first 3 s or the last 2 s
         count = counts.get(i, 0)
         share = (duration - 5.0) / max(count, 1)
         room = share - 2 * cue_s - push_s
-        centres = [3.0 + k * share + 2 * cue_s + float(torch.rand((), generator=g)) * room for k in range(count)]
-        specs.append((f"{kinds[i % len(kinds)]}_{i:02d}", fps, duration, centres))
-    return [
-        _clip(name, fps, duration, centres, g, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
-        for name, fps, duration, centres in specs
-    ]
+        return [3.0 + k * share + 2 * cue_s + float(torch.rand((), generator=g)) * room for k in range(count)]
+
+    limits = (min_duration_s, max_duration_s)
+    return _library(g, num_clips, limits, centres, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
 
 
 def make_approach_library(
@@ -289,26 +280,46 @@ def make_approach_library(
             f"{max_duration_s}"
         )
     g = torch.Generator().manual_seed(seed)
+    hard = set(torch.randperm(num_clips, generator=g)[:hard_clips].tolist())
+
+    def centres(i: int, duration: float) -> list[float]:
+        # one segment, two in clips of two_segments_from_s or more (one per equal share of the clip)
+        if i not in hard:
+            return []
+        count = 2 if duration >= two_segments_from_s else 1
+        share = (duration - 7.0 - 2 * cue_s - push_s) / count
+        return [
+            5.0 + 2 * cue_s + k * (share + 2 * cue_s + push_s) + float(torch.rand((), generator=g)) * share
+            for k in range(count)
+        ]
+
+    limits = (min_duration_s, max_duration_s)
+    return _library(g, num_clips, limits, centres, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
+
+
+def _library(
+    g: torch.Generator,
+    num_clips: int,
+    duration_limits: tuple[int, int],
+    centres_of: Callable[[int, float], list[float]],
+    *clip_args: float,
+) -> list[PointMassClip]:
+    """The clips of a library, drawn in one fixed order from ``g`` (every scenario's stored results depend on it).
+
+    Per clip ``i``: its frame rate, its duration (whole seconds in ``duration_limits``, both included), then the
+    centres of its hard segments from ``centres_of(i, duration)`` (which may draw from ``g``); the clips' shapes are
+    drawn after all of that, clip by clip (:func:`_clip`, with ``clip_args``: hard_accel_ratio, push_ratio, cue_s,
+    push_s, max_accel).
+    """
     kinds = ("walk", "jog", "dance", "kick", "spin", "hop", "balance", "combo")
     frame_rates = (25.0, 30.0, 50.0, 60.0)
-    hard = set(torch.randperm(num_clips, generator=g)[:hard_clips].tolist())
+    low, high = duration_limits
     specs = []
     for i in range(num_clips):
         fps = frame_rates[int(torch.randint(len(frame_rates), (), generator=g))]
-        duration = float(torch.randint(min_duration_s, max_duration_s + 1, (), generator=g))
-        centres = []
-        if i in hard:
-            # one segment, two in clips of two_segments_from_s or more (one per equal share of the clip)
-            count = 2 if duration >= two_segments_from_s else 1
-            share = (duration - 7.0 - 2 * cue_s - push_s) / count
-            for k in range(count):
-                low = 5.0 + 2 * cue_s + k * (share + 2 * cue_s + push_s)
-                centres.append(low + float(torch.rand((), generator=g)) * share)
-        specs.append((f"{kinds[i % len(kinds)]}_{i:02d}", fps, duration, centres))
-    return [
-        _clip(name, fps, duration, centres, g, hard_accel_ratio, push_ratio, cue_s, push_s, max_accel)
-        for name, fps, duration, centres in specs
-    ]
+        duration = float(torch.randint(low, high + 1, (), generator=g))
+        specs.append((f"{kinds[i % len(kinds)]}_{i:02d}", fps, duration, centres_of(i, duration)))
+    return [_clip(name, fps, duration, centres, g, *clip_args) for name, fps, duration, centres in specs]
 
 
 def _clip(

@@ -17,6 +17,7 @@ from benchmarks.envs import (  # noqa: E402
     evaluate,
     make_approach_library,
     make_motion_library,
+    point_mass,  # noqa: E402
 )
 
 
@@ -251,3 +252,87 @@ def test_approach_scenario_dooms_late_starts_only():
         assert obs["policy"][:, -1].sub(env.stamina).abs().max() < 1e-6  # the stamina is the last observation
     assert bool(survived[4.5].all())
     assert int(survived[1.0].sum()) <= 1  # the least demanding segment survives a late start
+
+
+# Stored learning results are valid only while every scenario's library is drawn exactly as when they were measured.
+PINNED_LIBRARIES = {
+    "make_motion_library": (
+        [
+            1000,
+            480,
+            600,
+            400,
+            1440,
+            300,
+            275,
+            1320,
+            570,
+            540,
+            840,
+            570,
+            180,
+            1320,
+            480,
+            1440,
+            660,
+            450,
+            250,
+            330,
+            150,
+            480,
+            600,
+            900,
+        ],
+        [
+            50.0,
+            30.0,
+            30.0,
+            25.0,
+            60.0,
+            50.0,
+            25.0,
+            60.0,
+            30.0,
+            60.0,
+            60.0,
+            30.0,
+            30.0,
+            60.0,
+            60.0,
+            60.0,
+            60.0,
+            50.0,
+            25.0,
+            30.0,
+            25.0,
+            60.0,
+            30.0,
+            50.0,
+        ],
+        [4.5206, 12.3094, 4.9682, 2.7231, 2.2569, 12.3251, 2.2056, 3.1893, 13.1232, 5.2408, 2.9412],
+        5073.123,
+    ),
+    "make_rare_hard_library": (
+        [4860, 2950, 1200, 1375, 3600, 2340, 2600, 3300, 1110, 6720],
+        [60.0, 50.0, 25.0, 25.0, 30.0, 60.0, 25.0, 30.0, 30.0, 60.0],
+        [7.1877, 37.2884, 106.2339, 12.3171, 74.2829],
+        9811.812,
+    ),
+    "make_approach_library": (
+        [1440, 950, 1260, 575, 625, 1320, 1150, 600],
+        [60.0, 50.0, 60.0, 25.0, 25.0, 60.0, 50.0, 30.0],
+        [9.7423, 17.1167, 7.2581, 20.4529, 5.3978],
+        2567.466,
+    ),
+}
+
+
+@pytest.mark.parametrize("builder", sorted(PINNED_LIBRARIES))
+def test_scenario_libraries_are_drawn_as_when_measured(builder):
+    """Frames, frame rates, hard-segment starts and the reference's size of seed 0's library (stored results)."""
+    frames, fps, segment_starts, total_abs = PINNED_LIBRARIES[builder]
+    clips = getattr(point_mass, builder)(0)
+    assert [c.num_frames for c in clips] == frames
+    assert [c.fps for c in clips] == fps
+    assert [round(start, 4) for c in clips for start, _ in c.hard_segments] == pytest.approx(segment_starts, abs=2e-4)
+    assert sum(float(c.positions.abs().sum()) for c in clips) == pytest.approx(total_abs, abs=1e-2)
