@@ -127,6 +127,17 @@ def test_bad_arguments_are_rejected():
         speed.main(["--threads", "0"])
 
 
+def test_eager_floor_runs_every_pass_it_claims():
+    """EagerFloor merges the pending sums, zeroes them and writes an int64 prefix sum of the mixed table."""
+    floor = speed.EagerFloor(1000, 3, torch.device("cpu"))
+    merged = floor.stats + floor.pending
+    floor()
+    assert torch.equal(floor.stats, merged)
+    assert not floor.pending.any()
+    assert floor.cdf.dtype == torch.int64
+    assert torch.equal(floor.cdf, torch.cumsum(floor.probs.to(torch.int64), 0))
+
+
 @pytest.mark.slow
 def test_quick_s1_s2_end_to_end(tmp_path, capsys):
     """A quick profiled run at S1 and S2 on the real core: table and JSON written, probabilities equal the loop's,
@@ -142,6 +153,9 @@ def test_quick_s1_s2_end_to_end(tmp_path, capsys):
     for r in data["results"]:
         assert r["correctness"]["ok"], r["correctness"]
         assert r["times_s"]["amortised_step"] > 0
+        # the eager floor is timed next to the rebuild it bounds, and reported as ratios
+        assert r["times_s"]["eager_floor"] > 0
+        assert r["ratios"]["rebuild_over_eager_floor"] == r["times_s"]["rebuild"] / r["times_s"]["eager_floor"]
         assert {"record", "rebuild", "sample"} <= set(r["profile"])
     assert {t["target"] for t in data["targets"]} >= {"S1 amortised step vs bm_step (validate_args=True)"}
     for r in data["results"]:
