@@ -30,6 +30,7 @@ def start_distribution(
     out: torch.Tensor | None = None,
     work: torch.Tensor | None = None,
     stall: torch.Tensor | None = None,
+    rate: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The start distribution over bins from the failure statistics.
 
@@ -65,6 +66,9 @@ def start_distribution(
         work: Optional float32 work buffer (overwritten). Shape: (3, S).
         stall: Steps each slot's rate has not moved (:func:`update_stall`), float32; read only with
             ``statistic="rate"`` and ``stall_patience > 0``. Shape: (S,).
+        rate: The smoothed failure rate per slot, float32, when the caller has computed it already (as
+            :func:`failure_rate` with ``prior_visits = rate_prior_visits / decay``); used instead of computing it
+            again. It may be ``work[0]``. Read only with ``statistic="rate"``. Shape: (S,).
 
     Returns:
         ``p`` per slot, float32, 0 on spare slots. Shape: (S,).
@@ -76,7 +80,10 @@ def start_distribution(
     score, tmp, smoothed = work
     if cfg.statistic == "rate":
         # (F d + r0 n0) / (N d + n0) with the decay d applied through the prior: one pass fewer
-        failure_rate(failures, visits, cfg.rate_prior, cfg.rate_prior_visits / decay, out=score, work=tmp)
+        if rate is None:
+            failure_rate(failures, visits, cfg.rate_prior, cfg.rate_prior_visits / decay, out=score, work=tmp)
+        elif rate.data_ptr() != score.data_ptr():
+            score.copy_(rate)
         if cfg.stall_patience > 0 and stall is not None:
             # a stalled bin's rate reverts to the library's mean rate (under the prior), not to 0: stalled bins
             # give their extra starts back to the prior, and a library where nothing moves samples the prior

@@ -379,7 +379,9 @@ class AdaptiveSampler:
                 self.cfg.stall_threshold,
                 self.cfg.stall_moves,
             )
-        self._update_distribution()
+            self._update_distribution(rate=rate)  # the rate just computed: not twice per rebuild
+        else:
+            self._update_distribution()
         self._steps_since_rebuild = 0
 
     def sync(self) -> None:
@@ -699,8 +701,12 @@ class AdaptiveSampler:
         """Factor that turns the accumulators (relative to step ``t0``) into values at the current step."""
         return 1.0 / self._lazy_weight(self._clock)
 
-    def _update_distribution(self) -> None:
-        """Recompute the distribution (:func:`kernels.start_distribution`) and its CDF in place. O(bins)."""
+    def _update_distribution(self, rate: torch.Tensor | None = None) -> None:
+        """Recompute the distribution (:func:`kernels.start_distribution`) and its CDF in place. O(bins).
+
+        Args:
+            rate: The smoothed failure rate per slot from the statistics now, if already computed (in ``_work32[0]``).
+        """
         kernels.start_distribution(
             self.cfg,
             self._failures,
@@ -714,6 +720,7 @@ class AdaptiveSampler:
             out=self._probs,
             work=self._work32,
             stall=self._stall_steps,
+            rate=rate,
         )
         self._cdf.build(self._probs)
 

@@ -223,3 +223,32 @@ def test_probabilities_sum_to_one_and_keep_the_floor_with_stall(
     p = s.probabilities.double()
     assert bool(torch.isfinite(p).all()) and abs(float(p.sum()) - 1.0) < 1e-5
     assert bool((p >= uniform_ratio * s.prior.double() * (1 - 1e-5) - 1e-12).all())
+
+
+def test_rebuild_with_stall_computes_the_rate_once_and_as_without(monkeypatch):
+    """With the clocks on, a rebuild computes the failure rate once (for the clocks) and the distribution from it
+    equals the formula computing the rate itself."""
+    from adaptive_sampling import kernels
+
+    sampler = AdaptiveSampler(stall_cfg(ema_alpha=0.01, kernel_size=3), [40, 25], [FPS, FPS], ["a", "b"])
+    for _ in range(5):
+        fail_in_bin(sampler, [0, 1, 2, 3], [True, False, True, True])
+    calls = []
+    original = kernels.failure_rate
+    monkeypatch.setattr(kernels, "failure_rate", lambda *a, **k: calls.append(1) or original(*a, **k))
+    sampler.rebuild()
+    assert len(calls) == 1
+    monkeypatch.undo()
+    expected = kernels.start_distribution(
+        sampler.cfg,
+        sampler._failures,
+        sampler._visits,
+        sampler._decay(),
+        sampler._prior,
+        sampler._additive,
+        sampler._taps,
+        sampler._slots,
+        sampler.layout.num_motions,
+        stall=sampler._stall_steps,
+    )
+    assert torch.equal(sampler._probs, expected)
