@@ -85,6 +85,13 @@ SCENARIOS = {
         "eval_every": 20,
         "tag": "learning_approach",
     },
+    "hidden_approach": {
+        "library": "make_approach_library",
+        "env_kwargs": {"reset_stamina": 0.3, "stamina_use": 0.02, "observe_stamina": False},
+        "iterations": 160,
+        "eval_every": 20,
+        "tag": "learning_hidden_approach",
+    },
 }
 """Library and default budget per scenario (``rare_hard``'s budget was fixed with the uniform arm only: README)."""
 LATE = 3
