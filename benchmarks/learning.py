@@ -87,7 +87,7 @@ SCENARIOS = {
     },
     "hidden_approach": {
         "library": "make_approach_library",
-        "env_kwargs": {"reset_stamina": 0.3, "stamina_use": 0.02, "observe_stamina": False},
+        "env_kwargs": {"reset_stamina": 0.3, "stamina_use": 0.02, "stamina_tau_s": 3.0, "observe_stamina": False},
         "iterations": 160,
         "eval_every": 20,
         "tag": "learning_hidden_approach",
