@@ -539,6 +539,7 @@ COLORS = {
     "plr": "#ff7f0e",
     "motion_failure": "#8c564b",
     "default_duration": "#17becf",
+    "stall_1000": "#e377c2",
 }
 
 
