@@ -361,7 +361,7 @@ def test_hidden_stamina_is_in_the_critic_only():
     assert torch.equal(again["critic"][3:, -2], torch.full((3,), 0.3))
 
 
-def test_hidden_approach_dooms_starts_beyond_the_kernel_and_not_frame_0():
+def test_hidden_approach_dooms_the_starts_the_kernel_adds_and_not_frame_0():
     """The hidden_approach scenario's premise (stamina_tau_s 3: a tired start recovers in about twice approach's
     time): a controller that knows the push and its stamina survives every hard segment from 6 s before the push,
     at most one from 2 s before (the two bins the default's look-ahead kernel adds before a failing bin are doomed),
