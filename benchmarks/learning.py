@@ -7,6 +7,11 @@ Scenarios (``--scenario``):
 - ``approach``: 8 clips of 15-30 s; 3 of them hold a hard moment that only the right approach state survives (a
   flight phase without authority, then a push stronger than the authority): starts just before it are doomed
   whatever the policy does (the stuck mode of issue 13).
+- ``hidden_approach``: ``approach``'s library with slower-recovering tired starts (``stamina_tau_s`` 3 s) whose
+  stamina the policy does not observe (the critic does): every start the look-ahead kernel adds before a failing push
+  (up to 2 s before it) is doomed even for a controller that knows the push and its stamina, and the policy cannot
+  tell such starts from rested arrivals (calibrated to reproduce the stuck mode:
+  ``benchmarks/results/learning_hidden_approach_calibration.json``).
 
 Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), the ``beyondmimic`` and ``paper`` presets, the library
 ``default`` and ``default_duration`` (the default with ``prior="duration"``), two peers written from their papers
@@ -84,6 +89,13 @@ SCENARIOS = {
         "iterations": 160,
         "eval_every": 20,
         "tag": "learning_approach",
+    },
+    "hidden_approach": {
+        "library": "make_approach_library",
+        "env_kwargs": {"reset_stamina": 0.3, "stamina_use": 0.02, "stamina_tau_s": 3.0, "observe_stamina": False},
+        "iterations": 160,
+        "eval_every": 20,
+        "tag": "learning_hidden_approach",
     },
 }
 """Library and default budget per scenario (``rare_hard``'s budget was fixed with the uniform arm only: README)."""
@@ -527,6 +539,7 @@ COLORS = {
     "plr": "#ff7f0e",
     "motion_failure": "#8c564b",
     "default_duration": "#17becf",
+    "stall_1000": "#e377c2",
 }
 
 

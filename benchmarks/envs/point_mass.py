@@ -116,6 +116,11 @@ class PointMassTrackingEnvCfg:
     stamina_use: float = 0.05
     """Stamina spent per second at an action of norm 1 (``ds/dt = (1 - s) / tau - use * |action|``)."""
 
+    observe_stamina: bool = True
+    """With ``reset_stamina``: whether the policy observes its stamina (the critic always does). ``False`` hides it
+    from the policy, as a real robot's observation does not show how a reset state differs from the state it
+    arrives in: the policy cannot tell a tired start from a rested arrival at the same moment of a clip."""
+
 
 def make_motion_library(
     seed: int = 0,
@@ -372,7 +377,8 @@ class PointMassTrackingEnv(_VecEnvBase):
     Observation groups (``TensorDict`` of ``(num_envs, dim)`` tensors):
         ``"policy"``: position and velocity error to the reference now, the reference velocity, the upcoming
         reference at ``cfg.lookahead_s`` relative to the body, the actions still in the delay line, the motion id
-        (one-hot). ``"critic"``: the same plus the clip phase in [0, 1].
+        (one-hot), and the stamina with ``cfg.reset_stamina`` (unless ``cfg.observe_stamina`` is false).
+        ``"critic"``: the same (the stamina always, with ``cfg.reset_stamina``) plus the clip phase in [0, 1].
 
     ``extras``: ``"time_outs"`` (bool, ``(num_envs,)``, what rsl-rl bootstraps on), ``"tracking_error"`` (the error
     that decided termination, before any restart, ``(num_envs,)``) and, on steps where segments ended, ``"log"``
@@ -499,11 +505,12 @@ class PointMassTrackingEnv(_VecEnvBase):
         )
         onehot = self._eye[m]
         parts = [pos_err * 10.0, vel_err * 2.0, ref_vel, future_rel * 5.0, pending, onehot]
+        private = []  # what the critic sees and the policy does not
         if self.cfg.reset_stamina is not None:
-            parts.append(self.stamina.unsqueeze(-1))
+            (parts if self.cfg.observe_stamina else private).append(self.stamina.unsqueeze(-1))
         policy = torch.cat(parts, dim=-1)
         phase = (t / self._duration[m]).unsqueeze(-1)
-        critic = torch.cat([policy, phase], dim=-1)
+        critic = torch.cat([policy, *private, phase], dim=-1)
         return TensorDict({"policy": policy, "critic": critic}, batch_size=[self.num_envs], device=self.device)
 
     def step(self, actions: torch.Tensor) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:

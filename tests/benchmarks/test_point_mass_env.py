@@ -336,3 +336,69 @@ def test_scenario_libraries_are_drawn_as_when_measured(builder):
     assert [c.fps for c in clips] == fps
     assert [round(start, 4) for c in clips for start, _ in c.hard_segments] == pytest.approx(segment_starts, abs=2e-4)
     assert sum(float(c.positions.abs().sum()) for c in clips) == pytest.approx(total_abs, abs=1e-2)
+
+
+def test_hidden_stamina_is_in_the_critic_only():
+    """observe_stamina=False (hidden_approach): the policy's observation is the observed one without its last column
+    (the stamina), does not change with the stamina, and the critic still sees it (before the phase)."""
+    clips = make_approach_library(0)
+    cfgs = {
+        seen: PointMassTrackingEnvCfg(num_envs=6, reset_stamina=0.3, stamina_use=0.02, observe_stamina=seen)
+        for seen in (True, False)
+    }
+    envs = {seen: PointMassTrackingEnv(clips, cfg=cfg) for seen, cfg in cfgs.items()}
+    for env in envs.values():
+        env.record_to_sampler = False
+        ids = torch.arange(6)
+        env.reset_to(ids, ids, torch.full((6,), 400))
+    shown, hidden = envs[True].get_observations(), envs[False].get_observations()
+    assert torch.equal(hidden["policy"], shown["policy"][:, :-1])
+    assert torch.equal(hidden["critic"], shown["critic"])
+    envs[False].stamina[:3] = 1.0  # rested bodies in the same states
+    again = envs[False].get_observations()
+    assert torch.equal(again["policy"], hidden["policy"])
+    assert torch.equal(again["critic"][:3, -2], torch.ones(3))
+    assert torch.equal(again["critic"][3:, -2], torch.full((3,), 0.3))
+
+
+def test_hidden_approach_dooms_the_starts_the_kernel_adds_and_not_frame_0():
+    """The hidden_approach scenario's premise (stamina_tau_s 3: a tired start recovers in about twice approach's
+    time): a controller that knows the push and its stamina survives every hard segment from 6 s before the push,
+    at most one from 2 s before (the two bins the default's look-ahead kernel adds before a failing bin are doomed),
+    and tracks every clip from frame 0."""
+    clips = make_approach_library(0)
+    env_cfg = dict(reset_stamina=0.3, stamina_use=0.02, stamina_tau_s=3.0, observe_stamina=False, init_noise=0.0)
+    starts = [(m, b - 1.0) for m, c in enumerate(clips) for _, b in c.hard_segments]  # push onsets (1 s pushes)
+    survived = {}
+    for lead in (6.0, 2.0):
+        env = PointMassTrackingEnv(clips, cfg=PointMassTrackingEnvCfg(num_envs=len(starts), **env_cfg))
+        env.record_to_sampler = False
+        ids = torch.arange(len(starts))
+        frames = torch.tensor([int((push - lead) * clips[m].fps) for m, push in starts])
+        env.reset_to(ids, torch.tensor([m for m, _ in starts]), frames)
+        policy = _oracle_with_stamina(env)
+        alive = torch.ones(len(starts), dtype=torch.bool)
+        obs = env.get_observations()
+        for _ in range(int((lead + 1.5) / env.cfg.dt)):  # to 0.5 s after the push
+            obs, _, _, _ = env.step(policy(obs))
+            alive &= env.error <= env.cfg.failure_threshold
+        survived[lead] = alive
+    assert bool(survived[6.0].all())
+    assert int(survived[2.0].sum()) <= 1
+    holder: dict[str, PointMassTrackingEnv] = {}
+    original_init = PointMassTrackingEnv.__init__
+
+    def capture(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        holder["env"] = self
+
+    PointMassTrackingEnv.__init__ = capture
+    try:
+        result = evaluate(
+            lambda obs: _oracle_with_stamina(holder["env"])(obs),
+            clips,
+            PointMassTrackingEnvCfg(**env_cfg),
+        )
+    finally:
+        PointMassTrackingEnv.__init__ = original_init
+    assert bool(result["success"].all())
