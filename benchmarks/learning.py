@@ -4,9 +4,10 @@ Scenarios (``--scenario``):
 
 - ``short_clips`` (the first scenario, unchanged): 24 clips of 6-24 s, 8 of them with one or two hard segments.
 - ``rare_hard``: 10 long clips of 30-120 s; 3 of them hold 1, 2 and 2 short hard segments (1.4% of all frames).
-- ``approach``: 8 clips of 15-30 s; 3 of them hold a hard moment that only the right approach state survives (a
-  flight phase without authority, then a push stronger than the authority): starts just before it are doomed
-  whatever the policy does (the stuck mode of issue 13).
+- ``approach``: 8 clips of 15-30 s; 3 of them hold 1, 2 and 2 hidden pushes (0.8 of the authority for 1 s) that only
+  a rested body survives, and every start is tired (0.3 of the authority, recovering with a 1.5 s time constant,
+  observed by the policy): starts in the last 2-3 s before a push are doomed whatever the policy does (the stuck mode
+  of issue 13).
 - ``hidden_approach``: ``approach``'s library with slower-recovering tired starts (``stamina_tau_s`` 3 s) whose
   stamina the policy does not observe (the critic does): every start the look-ahead kernel adds before a failing push
   (up to 2 s before it) is doomed even for a controller that knows the push and its stamina, and the policy cannot
