@@ -95,7 +95,7 @@ def train_worker(args: argparse.Namespace) -> None:
     train_args = build_parser().parse_args([
         "--num_envs", str(args.num_envs), "--seed", str(args.seed), "--sampler", args.arm,
         "--max_iterations", str(args.iterations), "--image_interval", "0", "--no-export_onnx",
-        "--init_std", str(args.init_std),
+        "--init_std", str(args.init_std), *(["--motions", *args.motions] if args.motions else []),
     ])
     start = time.time()
     env, agent_cfg = make_env(train_args)
@@ -184,7 +184,8 @@ def eval_worker(args: argparse.Namespace) -> None:
 
     parser = argparse.ArgumentParser()
     add_common_args(parser, play=True)
-    play_args = parser.parse_args(["--num_envs", str(args.eval_envs), "--seed", str(args.seed)])
+    play_args = parser.parse_args(["--num_envs", str(args.eval_envs), "--seed", str(args.seed),
+                                   *(["--motions", *args.motions] if args.motions else [])])
     env, agent_cfg = make_env(play_args, play=True)
     command = motion_command(env)
     if args.checkpoint == "zero":
@@ -434,8 +435,9 @@ def report(args: argparse.Namespace) -> None:
     summary = summarise(runs, zero)
     print_table(summary)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    record = {"benchmark": "g1", "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                             "note": "2 cores shared with other jobs; runs niced, 2 at a time"},
+    note = ("2 cores shared with other jobs; runs niced (g1_prefix.json: 2 at a time; g1.json: 1 at a time, next to "
+            "one run of g1_mjlab_reference.py)")
+    record = {"benchmark": "g1", "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "note": note},
               "config": {"num_envs": runs[0]["num_envs"], "iterations": runs[0]["iterations"],
                          "init_std": runs[0].get("init_std"),
                          "steps_per_env_per_iteration": runs[0]["steps_per_env_per_iteration"],
@@ -457,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run_dir", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--eval_out", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--motions", nargs="+", default=None,
+                        help="worker only: motion files (default: the demo clips); g1_mjlab_reference.py's single-clip "
+                             "comparison runs the workers with one clip")
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--num_envs", type=int, default=32)
