@@ -73,6 +73,9 @@ RUNS = ROOT / "logs" / "bench_g1"
 ARMS = ("default", "uniform")
 ERRORS = ("error_anchor_pos", "error_anchor_rot", "error_body_pos", "error_body_rot", "error_joint_pos")
 """The motion command's tracking errors recorded per iteration."""
+PER_STEP_ERRORS = ("error_body_pos", "error_joint_pos")
+"""Errors the frame-0 evaluation records step by step (mean over the envs still tracking): precision at equal time
+since the start, which the step-mean training errors mix with survival."""
 CURVE_KEYS = ("episode_length", "return", "failure_rate", *(f"step_{e}" for e in ERRORS))
 
 
@@ -206,22 +209,27 @@ def eval_worker(args: argparse.Namespace) -> None:
             survived = torch.zeros(env.num_envs, device=env.device)
             error_sum = torch.zeros(len(ERRORS), dtype=torch.float64)
             error_count = 0.0
+            per_step: dict[str, list] = {"alive": [], **{e: [] for e in PER_STEP_ERRORS}}
             for _ in range(steps):
                 obs, _, dones, extras = env.step(policy(obs))
                 time_outs = extras.get("time_outs", torch.zeros_like(dones)).bool()
                 failed = dones.bool() & ~time_outs
                 alive &= ~failed
                 survived += alive.float()
+                per_step["alive"].append(int(alive.sum()))
                 if bool(alive.any()):
                     values = torch.stack([command.metrics[e][alive].double().mean() for e in ERRORS])
                     error_sum += values * float(alive.sum())
                     error_count += float(alive.sum())
+                for e in PER_STEP_ERRORS:
+                    per_step[e].append(_sig(float(values[ERRORS.index(e)])) if bool(alive.any()) else None)
             results[name] = {
                 "frames": steps + 1,
                 "success": float(alive.float().mean()),
                 "tracked_fraction": float((survived / steps).mean()),
                 "errors_while_tracking": {e: _sig(float(v / max(error_count, 1.0))) for e, v in zip(
                     ERRORS, error_sum, strict=True)},
+                "per_step": per_step,
             }
             print(f"[g1-eval] {name}: success {results[name]['success']:.2f}, tracked fraction "
                   f"{results[name]['tracked_fraction']:.3f}", flush=True)

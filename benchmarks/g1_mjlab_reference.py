@@ -57,11 +57,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.g1 import CURVE_KEYS, ERRORS, _sig, _window  # noqa: E402
+from benchmarks.g1 import CURVE_KEYS, ERRORS, PER_STEP_ERRORS, _sig, _window  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS = ROOT / "logs" / "bench_g1_mjlab"
 OURS_SINGLE = ROOT / "logs" / "bench_g1_single"
+OURS_FOUR_CLIP = ROOT / "logs" / "bench_g1"
 MOTIONS_DIR = ROOT / "integrations" / "isaaclab" / "data" / "motions"
 TASK = "Mjlab-Tracking-Flat-Unitree-G1"
 NICE = 10
@@ -208,19 +209,24 @@ def eval_worker(args: argparse.Namespace) -> None:
         survived = torch.zeros(env.num_envs)
         error_sum = torch.zeros(len(ERRORS), dtype=torch.float64)
         error_count = 0.0
+        per_step: dict[str, list] = {"alive": [], **{e: [] for e in PER_STEP_ERRORS}}
         for _ in range(steps):
             obs, _, dones, extras = env.step(policy(obs))
             time_outs = extras.get("time_outs", torch.zeros_like(dones)).bool()
             alive &= ~(dones.bool() & ~time_outs)
             survived += alive.float()
+            per_step["alive"].append(int(alive.sum()))
             if bool(alive.any()):
                 values = torch.stack([command.metrics[e][alive].double().mean() for e in ERRORS])
                 error_sum += values * float(alive.sum())
                 error_count += float(alive.sum())
+            for e in PER_STEP_ERRORS:
+                per_step[e].append(_sig(float(values[ERRORS.index(e)])) if bool(alive.any()) else None)
     result = {"frames": steps + 1, "success": float(alive.float().mean()),
               "tracked_fraction": float((survived / steps).mean()),
               "errors_while_tracking": {e: _sig(float(v / max(error_count, 1.0)))
-                                        for e, v in zip(ERRORS, error_sum, strict=True)}}
+                                        for e, v in zip(ERRORS, error_sum, strict=True)},
+              "per_step": per_step}
     print(f"[g1-mjlab-eval] {args.motion} ({args.checkpoint}): success {result['success']:.2f}, tracked fraction "
           f"{result['tracked_fraction']:.3f}", flush=True)
     Path(args.eval_out).write_text(json.dumps({"checkpoint": args.checkpoint, "num_envs": env.num_envs,
@@ -285,6 +291,25 @@ def run_figures(curve: list[dict]) -> dict:
     return item
 
 
+def matched_change(trained: dict | None, zero: dict | None) -> dict | None:
+    """Frame-0 errors of a trained policy relative to zero actions at equal time since the start (added after the
+    first run, not part of the expectation): over the steps at which at least half of the envs still track in both
+    evaluations, the mean of each per-step error (over the envs still tracking), trained / zero - 1."""
+    if not trained or not zero or "per_step" not in trained or "per_step" not in zero:
+        return None
+    a, b = trained["per_step"], zero["per_step"]
+    half = max(max(a["alive"][:1] or [0]), max(b["alive"][:1] or [0])) / 2
+    steps = [t for t in range(min(len(a["alive"]), len(b["alive"])))
+             if a["alive"][t] >= half and b["alive"][t] >= half and half > 0]
+    if not steps:
+        return None
+    result: dict = {"steps": len(steps)}
+    for key in PER_STEP_ERRORS:
+        mine, base = sum(a[key][t] for t in steps), sum(b[key][t] for t in steps)
+        result[key] = _sig(mine / base - 1.0) if base else None
+    return result
+
+
 def _load(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
@@ -299,7 +324,8 @@ def load_mjlab(motion: str, runs: Path = RUNS) -> tuple[list[dict], dict | None]
     return found, (zero["motions"][motion] if zero else None)
 
 
-def load_ours(motion: str, single: Path = OURS_SINGLE, results: Path = RESULTS) -> dict:
+def load_ours(motion: str, single: Path = OURS_SINGLE, results: Path = RESULTS,
+              four_clip_runs: Path = OURS_FOUR_CLIP) -> dict:
     """Our Isaac Lab task: the single-clip runs on ``motion`` and the 4-clip runs' figures, where they exist."""
     ours: dict = {"single": [], "four_clip": {}}
     for path in sorted(single.glob(f"{motion}_s*/run.json")):
@@ -308,7 +334,10 @@ def load_ours(motion: str, single: Path = OURS_SINGLE, results: Path = RESULTS) 
         ours["single"].append({"seed": run["seed"], "iterations": run["iterations"], "env_steps": run["env_steps"],
                                "s_per_iteration": run["s_per_iteration"], **run_figures(run["curves"]),
                                "eval": evaluation["motions"][motion] if evaluation else None,
-                               "zero_actions": zero["motions"][motion] if zero else None})
+                               "zero_actions": zero["motions"][motion] if zero else None,
+                               "frame0_matched_error_change": matched_change(
+                                   evaluation["motions"][motion] if evaluation else None,
+                                   zero["motions"][motion] if zero else None)})
     for name in ("g1", "g1_prefix"):
         record = _load(results / f"{name}.json")
         if record is None:
@@ -327,6 +356,13 @@ def load_ours(motion: str, single: Path = OURS_SINGLE, results: Path = RESULTS) 
         zero = (summary.get("zero_actions") or {}).get(motion)
         ours["four_clip"][name] = {"runs": runs, "zero_actions_tracked_fraction":
                                    zero["tracked_fraction"] if zero else None}
+    if "g1" in ours["four_clip"]:  # the post-fix runs' raw evaluations, where they are on disk
+        zero = _load(four_clip_runs / "zero" / "eval.json")
+        for run in ours["four_clip"]["g1"]["runs"]:
+            evaluation = _load(four_clip_runs / f"{run['arm']}_s{run['seed']}" / "eval.json")
+            run["frame0_matched_error_change"] = matched_change(
+                evaluation["motions"].get(motion) if evaluation else None,
+                zero["motions"].get(motion) if zero else None)
     return ours
 
 
@@ -379,9 +415,10 @@ def summarise(motion: str, runs: Path = RUNS, single: Path = OURS_SINGLE, result
     """Everything the report prints and writes."""
     mjlab_runs, mjlab_zero = load_mjlab(motion, runs)
     per_run = [{"seed": r["seed"], "iterations": r["iterations"], "env_steps": r["env_steps"],
-                "s_per_iteration": r["s_per_iteration"], **run_figures(r["curves"]), "eval": r["eval"]}
+                "s_per_iteration": r["s_per_iteration"], **run_figures(r["curves"]), "eval": r["eval"],
+                "frame0_matched_error_change": matched_change(r["eval"], mjlab_zero)}
                for r in mjlab_runs]
-    ours = load_ours(motion, single, results)
+    ours = load_ours(motion, single, results, runs.parent / OURS_FOUR_CLIP.name)
     return {"motion": motion, "mjlab": {"per_run": per_run, "zero_actions": mjlab_zero}, "ours": ours,
             "verdict": verdict(per_run, mjlab_zero, ours)}
 
@@ -411,6 +448,11 @@ def print_table(summary: dict) -> None:
               f"{[r['episode_length_gain'] for r in four['runs']]}, frame-0 tracked on {summary['motion']} "
               f"{[r['eval_tracked_fraction'] for r in four['runs']]} (zero actions "
               f"{four['zero_actions_tracked_fraction']})")
+    print("frame-0 errors vs zero actions at equal time since the start (post hoc; trained / zero - 1):")
+    for who, r in rows:
+        print(f"  {who} seed {r['seed']}: {r.get('frame0_matched_error_change')}")
+    for run in summary["ours"]["four_clip"].get("g1", {}).get("runs", []):
+        print(f"  ours, 4 clips, {run['arm']} seed {run['seed']}: {run.get('frame0_matched_error_change')}")
     print("verdict: " + json.dumps(summary["verdict"]))
 
 

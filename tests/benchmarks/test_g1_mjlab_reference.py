@@ -118,3 +118,15 @@ def test_four_clip_results_are_the_fallback_comparison(folders):
     assert verdict["our_episode_length_gain"] == pytest.approx(23.0 / 18.0 - 1.0, rel=1e-3)
     assert verdict["our_frame0_gain"] == pytest.approx(0.07, rel=1e-3)
     assert verdict["verdict"] == "R-scale"
+
+
+def test_matched_change_compares_only_steps_where_both_still_track():
+    """Errors are compared over the steps at which at least half of the envs track in both evaluations: the trained
+    policy's later, larger errors (after zero actions have failed) do not count."""
+    trained = {"per_step": {"alive": [4, 4, 4, 4], "error_body_pos": [0.1, 0.1, 0.5, 0.9],
+                            "error_joint_pos": [1.0, 1.0, 3.0, 3.0]}}
+    zero = {"per_step": {"alive": [4, 3, 1, 0], "error_body_pos": [0.2, 0.2, 0.2, None],
+                         "error_joint_pos": [1.0, 1.0, 1.0, None]}}
+    change = ref.matched_change(trained, zero)
+    assert change == {"steps": 2, "error_body_pos": pytest.approx(-0.5), "error_joint_pos": pytest.approx(0.0)}
+    assert ref.matched_change(trained, {"tracked_fraction": 0.1}) is None
