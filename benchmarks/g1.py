@@ -290,6 +290,25 @@ def run_all(args: argparse.Namespace) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ report
+def matched_change(trained: dict | None, zero: dict | None) -> dict | None:
+    """Frame-0 errors of a trained policy relative to zero actions at equal time since the start (added after the
+    first runs, not part of the acceptance): over the steps at which at least half of the envs still track in both
+    evaluations, the mean of each per-step error (over the envs still tracking), trained / zero - 1."""
+    if not trained or not zero or "per_step" not in trained or "per_step" not in zero:
+        return None
+    a, b = trained["per_step"], zero["per_step"]
+    half = max(max(a["alive"][:1] or [0]), max(b["alive"][:1] or [0])) / 2
+    steps = [t for t in range(min(len(a["alive"]), len(b["alive"])))
+             if a["alive"][t] >= half and b["alive"][t] >= half and half > 0]
+    if not steps:
+        return None
+    result: dict = {"steps": len(steps)}
+    for key in PER_STEP_ERRORS:
+        mine, base = sum(a[key][t] for t in steps), sum(b[key][t] for t in steps)
+        result[key] = _sig(mine / base - 1.0) if base else None
+    return result
+
+
 def _window(curve: list[dict], key: str, first: bool, share: float = 0.1) -> float:
     n = max(1, round(len(curve) * share))
     rows = curve[:n] if first else curve[-n:]
@@ -330,6 +349,8 @@ def summarise(runs: list[dict], zero: dict | None) -> dict:
             item["eval_success"] = {m: r["success"] for m, r in run["eval"].items()}
             item["eval_tracked_fraction"] = {m: r["tracked_fraction"] for m, r in run["eval"].items()}
             item["eval_mean_tracked_fraction"] = sum(item["eval_tracked_fraction"].values()) / len(run["eval"])
+            if zero is not None:  # post hoc: precision at equal time since the start, per clip
+                item["eval_matched_error_change"] = {m: matched_change(r, zero.get(m)) for m, r in run["eval"].items()}
         per_run.append(item)
     motions = runs[0]["motion_names"] if runs else []
     acceptance = {key: all(r[key] for r in per_run) for key in ("A0", "A1", "A2")}
@@ -398,6 +419,11 @@ def print_table(summary: dict) -> None:
     for name, values in summary["paired"].items():
         print(f"paired default - uniform, {name}: {values['default_minus_uniform']} (p {values['p_sign_flip']}, "
               f"95% CI {values['ci95']})")
+    for r in summary["per_run"]:
+        if r.get("eval_matched_error_change"):
+            print(f"{r['arm']} seed {r['seed']}: frame-0 errors vs zero actions, equal time (post hoc, body / joint): "
+                  + ", ".join(f"{m} {v['error_body_pos']:+.3f} / {v['error_joint_pos']:+.3f} ({v['steps']} steps)"
+                              for m, v in r["eval_matched_error_change"].items() if v))
     print(summary["power_note"])
     print("acceptance: " + ", ".join(f"{k}={v}" for k, v in summary["acceptance"].items()))
 

@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.g1 import CURVE_KEYS, ERRORS, PER_STEP_ERRORS, _sig, _window  # noqa: E402
+from benchmarks.g1 import CURVE_KEYS, ERRORS, PER_STEP_ERRORS, _sig, _window, matched_change  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS = ROOT / "logs" / "bench_g1_mjlab"
@@ -289,25 +289,6 @@ def run_figures(curve: list[dict]) -> dict:
                                      and item["body_pos_error_change"] <= -0.1
                                      and item["joint_pos_error_change"] <= -0.1)
     return item
-
-
-def matched_change(trained: dict | None, zero: dict | None) -> dict | None:
-    """Frame-0 errors of a trained policy relative to zero actions at equal time since the start (added after the
-    first run, not part of the expectation): over the steps at which at least half of the envs still track in both
-    evaluations, the mean of each per-step error (over the envs still tracking), trained / zero - 1."""
-    if not trained or not zero or "per_step" not in trained or "per_step" not in zero:
-        return None
-    a, b = trained["per_step"], zero["per_step"]
-    half = max(max(a["alive"][:1] or [0]), max(b["alive"][:1] or [0])) / 2
-    steps = [t for t in range(min(len(a["alive"]), len(b["alive"])))
-             if a["alive"][t] >= half and b["alive"][t] >= half and half > 0]
-    if not steps:
-        return None
-    result: dict = {"steps": len(steps)}
-    for key in PER_STEP_ERRORS:
-        mine, base = sum(a[key][t] for t in steps), sum(b[key][t] for t in steps)
-        result[key] = _sig(mine / base - 1.0) if base else None
-    return result
 
 
 def _load(path: Path) -> dict | None:
