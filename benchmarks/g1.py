@@ -50,7 +50,13 @@ Usage::
     python benchmarks/g1.py --report                                   # table and plot from the runs on disk
 
 Writes ``benchmarks/results/g1.json`` and ``benchmarks/results/g1_curves.png``; runs (checkpoints, per-run JSON)
-go to ``logs/bench_g1/<arm>_s<seed>/``.
+go to ``logs/bench_g1/<arm>_s<seed>/``. ``results/g1_prefix.json`` keeps the first runs, made before the Newton ground's
+friction was set to 0 (it was 0.5, so the robot's friction draw acted as [0.5, 1.6]).
+
+Added after the first runs, not part of the acceptance: the evaluation records each clip's errors step by step, and
+the report compares them with zero actions' at equal time since the start (A1's step-mean errors mix precision with
+survival). ``g1_mjlab_reference.py`` runs mjlab's own task at this budget for comparison; our task on its clip is
+this script's workers with ``--motions`` (the commands are in its docstring).
 """
 
 from __future__ import annotations

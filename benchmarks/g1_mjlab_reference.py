@@ -39,6 +39,14 @@ Usage (in ``.venv-mjlab``; mjlab-only code, imported by nothing else)::
     OMP_NUM_THREADS=1 .venv-mjlab/bin/python benchmarks/g1_mjlab_reference.py --motion torso_twist --seeds 1 2 3
     python benchmarks/g1_mjlab_reference.py --report           # any venv: table and JSON from the runs on disk
 
+Ours on the same clip (in ``.venv``, with the Isaac Lab stack), per seed S, then zero actions once (``zero``, seed 1,
+``--eval_out logs/bench_g1_single/torso_twist_zero/eval.json``)::
+
+    M=integrations/isaaclab/data/motions/torso_twist.npz; D=logs/bench_g1_single/torso_twist_sS
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/g1.py --worker train --arm default --seed S --motions $M --run_dir $D
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/g1.py --worker eval --seed S --motions $M \
+        --checkpoint $D/model_149.pt --eval_out $D/eval.json
+
 Writes ``benchmarks/results/g1_mjlab_reference.json``; runs go to ``logs/bench_g1_mjlab/<clip>_s<seed>/``.
 """
 
