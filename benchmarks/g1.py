@@ -50,7 +50,13 @@ Usage::
     python benchmarks/g1.py --report                                   # table and plot from the runs on disk
 
 Writes ``benchmarks/results/g1.json`` and ``benchmarks/results/g1_curves.png``; runs (checkpoints, per-run JSON)
-go to ``logs/bench_g1/<arm>_s<seed>/``.
+go to ``logs/bench_g1/<arm>_s<seed>/``. ``results/g1_prefix.json`` keeps the first runs, made before the Newton ground's
+friction was set to 0 (it was 0.5, so the robot's friction draw acted as [0.5, 1.6]).
+
+Added after the first runs, not part of the acceptance: the evaluation records each clip's errors step by step, and
+the report compares them with zero actions' at equal time since the start (A1's step-mean errors mix precision with
+survival). ``g1_mjlab_reference.py`` runs mjlab's own task at this budget for comparison; our task on its clip is
+this script's workers with ``--motions`` (the commands are in its docstring).
 """
 
 from __future__ import annotations
@@ -73,6 +79,9 @@ RUNS = ROOT / "logs" / "bench_g1"
 ARMS = ("default", "uniform")
 ERRORS = ("error_anchor_pos", "error_anchor_rot", "error_body_pos", "error_body_rot", "error_joint_pos")
 """The motion command's tracking errors recorded per iteration."""
+PER_STEP_ERRORS = ("error_body_pos", "error_joint_pos")
+"""Errors the frame-0 evaluation records step by step (mean over the envs still tracking): precision at equal time
+since the start, which the step-mean training errors mix with survival."""
 CURVE_KEYS = ("episode_length", "return", "failure_rate", *(f"step_{e}" for e in ERRORS))
 
 
@@ -95,7 +104,7 @@ def train_worker(args: argparse.Namespace) -> None:
     train_args = build_parser().parse_args([
         "--num_envs", str(args.num_envs), "--seed", str(args.seed), "--sampler", args.arm,
         "--max_iterations", str(args.iterations), "--image_interval", "0", "--no-export_onnx",
-        "--init_std", str(args.init_std),
+        "--init_std", str(args.init_std), *(["--motions", *args.motions] if args.motions else []),
     ])
     start = time.time()
     env, agent_cfg = make_env(train_args)
@@ -184,7 +193,8 @@ def eval_worker(args: argparse.Namespace) -> None:
 
     parser = argparse.ArgumentParser()
     add_common_args(parser, play=True)
-    play_args = parser.parse_args(["--num_envs", str(args.eval_envs), "--seed", str(args.seed)])
+    play_args = parser.parse_args(["--num_envs", str(args.eval_envs), "--seed", str(args.seed),
+                                   *(["--motions", *args.motions] if args.motions else [])])
     env, agent_cfg = make_env(play_args, play=True)
     command = motion_command(env)
     if args.checkpoint == "zero":
@@ -205,22 +215,27 @@ def eval_worker(args: argparse.Namespace) -> None:
             survived = torch.zeros(env.num_envs, device=env.device)
             error_sum = torch.zeros(len(ERRORS), dtype=torch.float64)
             error_count = 0.0
+            per_step: dict[str, list] = {"alive": [], **{e: [] for e in PER_STEP_ERRORS}}
             for _ in range(steps):
                 obs, _, dones, extras = env.step(policy(obs))
                 time_outs = extras.get("time_outs", torch.zeros_like(dones)).bool()
                 failed = dones.bool() & ~time_outs
                 alive &= ~failed
                 survived += alive.float()
+                per_step["alive"].append(int(alive.sum()))
                 if bool(alive.any()):
                     values = torch.stack([command.metrics[e][alive].double().mean() for e in ERRORS])
                     error_sum += values * float(alive.sum())
                     error_count += float(alive.sum())
+                for e in PER_STEP_ERRORS:
+                    per_step[e].append(_sig(float(values[ERRORS.index(e)])) if bool(alive.any()) else None)
             results[name] = {
                 "frames": steps + 1,
                 "success": float(alive.float().mean()),
                 "tracked_fraction": float((survived / steps).mean()),
                 "errors_while_tracking": {e: _sig(float(v / max(error_count, 1.0))) for e, v in zip(
                     ERRORS, error_sum, strict=True)},
+                "per_step": per_step,
             }
             print(f"[g1-eval] {name}: success {results[name]['success']:.2f}, tracked fraction "
                   f"{results[name]['tracked_fraction']:.3f}", flush=True)
@@ -281,6 +296,25 @@ def run_all(args: argparse.Namespace) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ report
+def matched_change(trained: dict | None, zero: dict | None) -> dict | None:
+    """Frame-0 errors of a trained policy relative to zero actions at equal time since the start (added after the
+    first runs, not part of the acceptance): over the steps at which at least half of the envs still track in both
+    evaluations, the mean of each per-step error (over the envs still tracking), trained / zero - 1."""
+    if not trained or not zero or "per_step" not in trained or "per_step" not in zero:
+        return None
+    a, b = trained["per_step"], zero["per_step"]
+    half = max(max(a["alive"][:1] or [0]), max(b["alive"][:1] or [0])) / 2
+    steps = [t for t in range(min(len(a["alive"]), len(b["alive"])))
+             if a["alive"][t] >= half and b["alive"][t] >= half and half > 0]
+    if not steps:
+        return None
+    result: dict = {"steps": len(steps)}
+    for key in PER_STEP_ERRORS:
+        mine, base = sum(a[key][t] for t in steps), sum(b[key][t] for t in steps)
+        result[key] = _sig(mine / base - 1.0) if base else None
+    return result
+
+
 def _window(curve: list[dict], key: str, first: bool, share: float = 0.1) -> float:
     n = max(1, round(len(curve) * share))
     rows = curve[:n] if first else curve[-n:]
@@ -321,6 +355,8 @@ def summarise(runs: list[dict], zero: dict | None) -> dict:
             item["eval_success"] = {m: r["success"] for m, r in run["eval"].items()}
             item["eval_tracked_fraction"] = {m: r["tracked_fraction"] for m, r in run["eval"].items()}
             item["eval_mean_tracked_fraction"] = sum(item["eval_tracked_fraction"].values()) / len(run["eval"])
+            if zero is not None:  # post hoc: precision at equal time since the start, per clip
+                item["eval_matched_error_change"] = {m: matched_change(r, zero.get(m)) for m, r in run["eval"].items()}
         per_run.append(item)
     motions = runs[0]["motion_names"] if runs else []
     acceptance = {key: all(r[key] for r in per_run) for key in ("A0", "A1", "A2")}
@@ -389,6 +425,11 @@ def print_table(summary: dict) -> None:
     for name, values in summary["paired"].items():
         print(f"paired default - uniform, {name}: {values['default_minus_uniform']} (p {values['p_sign_flip']}, "
               f"95% CI {values['ci95']})")
+    for r in summary["per_run"]:
+        if r.get("eval_matched_error_change"):
+            print(f"{r['arm']} seed {r['seed']}: frame-0 errors vs zero actions, equal time (post hoc, body / joint): "
+                  + ", ".join(f"{m} {v['error_body_pos']:+.3f} / {v['error_joint_pos']:+.3f} ({v['steps']} steps)"
+                              for m, v in r["eval_matched_error_change"].items() if v))
     print(summary["power_note"])
     print("acceptance: " + ", ".join(f"{k}={v}" for k, v in summary["acceptance"].items()))
 
@@ -434,8 +475,9 @@ def report(args: argparse.Namespace) -> None:
     summary = summarise(runs, zero)
     print_table(summary)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    record = {"benchmark": "g1", "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                                             "note": "2 cores shared with other jobs; runs niced, 2 at a time"},
+    note = ("2 cores shared with other jobs; runs niced (g1_prefix.json: 2 at a time; g1.json: 1 at a time, next to "
+            "one run of g1_mjlab_reference.py)")
+    record = {"benchmark": "g1", "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "note": note},
               "config": {"num_envs": runs[0]["num_envs"], "iterations": runs[0]["iterations"],
                          "init_std": runs[0].get("init_std"),
                          "steps_per_env_per_iteration": runs[0]["steps_per_env_per_iteration"],
@@ -457,6 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run_dir", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--eval_out", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--motions", nargs="+", default=None,
+                        help="worker only: motion files (default: the demo clips); g1_mjlab_reference.py's single-clip "
+                             "comparison runs the workers with one clip")
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--num_envs", type=int, default=32)
