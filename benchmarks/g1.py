@@ -71,6 +71,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(ROOT))
@@ -95,7 +97,6 @@ def _sig(value: float, digits: int = 4) -> float | None:
 # ---------------------------------------------------------------------------------------------------- training
 def train_worker(args: argparse.Namespace) -> None:
     """One run: train with PPO, record every iteration, write ``run.json`` and the last checkpoint."""
-    import torch
     from adaptive_sampling_isaaclab.launch import latest_checkpoint_in, make_env, make_runner, motion_command
     from adaptive_sampling_isaaclab.train import build_parser, record_iterations
 
@@ -117,17 +118,12 @@ def train_worker(args: argparse.Namespace) -> None:
 
     # per-iteration accumulators, on the device (no host sync per step)
     reward_names = list(unwrapped.reward_manager.active_terms)
-    acc = {"steps": torch.zeros((), dtype=torch.float64),
-           "rewards": torch.zeros(len(reward_names), dtype=torch.float64),
-           "errors": torch.zeros(len(ERRORS), dtype=torch.float64), "ended": torch.zeros((), dtype=torch.float64),
-           "failed": torch.zeros((), dtype=torch.float64)}
+    acc = new_accumulators(len(reward_names))
     real_step, real_record = env.step, sampler.record
 
     def step(actions):
         result = real_step(actions)
-        acc["steps"] += 1
-        acc["rewards"] += unwrapped.reward_manager._step_reward.double().mean(0)
-        acc["errors"] += torch.stack([command.metrics[e].double().mean() for e in ERRORS])
+        accumulate_step(acc, unwrapped.reward_manager._step_reward, command.metrics)
         return result
 
     def record(motion_ids, start_frames, end_frames, failed):
@@ -145,20 +141,9 @@ def train_worker(args: argparse.Namespace) -> None:
 
     def log_and_accumulate(*a, **k):
         result = inner_log(*a, **k)
-        n = max(float(acc["steps"]), 1.0)
         logged = history[-1] if history else {}
-        row = {"iteration": len(rows), "wall_s": time.time() - start,
-               "episode_length": logged.get("Train/mean_episode_length"), "return": logged.get("Train/mean_reward"),
-               "failure_rate": float(acc["failed"] / acc["ended"]) if float(acc["ended"]) else None,
-               "segments_ended": float(acc["ended"])}
-        row.update({f"reward_{name}": float(v) / n for name, v in zip(reward_names, acc["rewards"], strict=True)})
-        row.update({f"step_{name}": float(v) / n for name, v in zip(ERRORS, acc["errors"], strict=True)})
-        row.update({f"end_{e}": logged.get(f"Metrics/motion/{e}") for e in ERRORS})
-        row.update({k.replace("Episode_Termination/", "termination_"): v for k, v in logged.items()
-                    if k.startswith("Episode_Termination/")})
-        rows.append({k: (_sig(v) if isinstance(v, float) else v) for k, v in row.items()})
-        for value in acc.values():
-            value.zero_()
+        rows.append(iteration_row(acc, reward_names, logged, len(rows), time.time() - start,
+                                  logged.get("Train/mean_episode_length"), logged.get("Train/mean_reward")))
         return result
 
     logger.log = log_and_accumulate
@@ -188,7 +173,6 @@ def train_worker(args: argparse.Namespace) -> None:
 # -------------------------------------------------------------------------------------------------- evaluation
 def eval_worker(args: argparse.Namespace) -> None:
     """Frame-0 tracking of every motion by a checkpoint (or zero actions): full-clip success and tracked fraction."""
-    import torch
     from adaptive_sampling_isaaclab.launch import add_common_args, make_env, make_runner, motion_command
 
     parser = argparse.ArgumentParser()
@@ -250,6 +234,41 @@ def _command(*extra: str) -> list[str]:
 
 
 NICE = 10
+
+
+def new_accumulators(num_rewards: int) -> dict[str, torch.Tensor]:
+    """Per-iteration sums, on the device (no host sync per step): env steps, each reward term's per-env mean, each
+    tracking error's per-env mean, ended and failed segments."""
+    zero = torch.zeros((), dtype=torch.float64)
+    return {"steps": zero.clone(), "rewards": torch.zeros(num_rewards, dtype=torch.float64),
+            "errors": torch.zeros(len(ERRORS), dtype=torch.float64), "ended": zero.clone(), "failed": zero.clone()}
+
+
+def accumulate_step(acc: dict[str, torch.Tensor], step_reward: torch.Tensor, metrics: dict) -> None:
+    """Add one env step: the reward terms (``(num_envs, terms)``) and the motion command's error metrics."""
+    acc["steps"] += 1
+    acc["rewards"] += step_reward.double().mean(0)
+    acc["errors"] += torch.stack([metrics[e].double().mean() for e in ERRORS])
+
+
+def iteration_row(
+    acc: dict[str, torch.Tensor], reward_names: list[str], logged: dict, index: int, wall_s: float,
+    episode_length: float | None, episode_return: float | None,
+) -> dict:
+    """One iteration's curve row from the accumulators (then zeroed) and the logger's values ``logged``
+    (``Metrics/motion/*`` at episode ends, ``Episode_Termination/*``)."""
+    n = max(float(acc["steps"]), 1.0)
+    row = {"iteration": index, "wall_s": wall_s, "episode_length": episode_length, "return": episode_return,
+           "failure_rate": float(acc["failed"] / acc["ended"]) if float(acc["ended"]) else None,
+           "segments_ended": float(acc["ended"])}
+    row.update({f"reward_{name}": float(v) / n for name, v in zip(reward_names, acc["rewards"], strict=True)})
+    row.update({f"step_{name}": float(v) / n for name, v in zip(ERRORS, acc["errors"], strict=True)})
+    row.update({f"end_{e}": logged.get(f"Metrics/motion/{e}") for e in ERRORS})
+    row.update({k.replace("Episode_Termination/", "termination_"): v for k, v in logged.items()
+                if k.startswith("Episode_Termination/")})
+    for value in acc.values():
+        value.zero_()
+    return {k: (_sig(v) if isinstance(v, float) else v) for k, v in row.items()}
 
 
 def run_all(args: argparse.Namespace) -> None:

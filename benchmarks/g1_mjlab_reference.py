@@ -65,7 +65,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable from the repository root
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.g1 import CURVE_KEYS, ERRORS, PER_STEP_ERRORS, _sig, _window, matched_change  # noqa: E402
+from benchmarks.g1 import (  # noqa: E402
+    CURVE_KEYS,
+    ERRORS,
+    PER_STEP_ERRORS,
+    _sig,
+    _window,
+    accumulate_step,
+    iteration_row,
+    matched_change,
+    new_accumulators,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 RUNS = ROOT / "logs" / "bench_g1_mjlab"
@@ -113,17 +123,12 @@ def train_worker(args: argparse.Namespace) -> None:
     build_s = time.time() - start
 
     reward_names = list(env.reward_manager.active_terms)
-    acc = {"steps": torch.zeros((), dtype=torch.float64),
-           "rewards": torch.zeros(len(reward_names), dtype=torch.float64),
-           "errors": torch.zeros(len(ERRORS), dtype=torch.float64), "ended": torch.zeros((), dtype=torch.float64),
-           "failed": torch.zeros((), dtype=torch.float64)}
+    acc = new_accumulators(len(reward_names))
     real_step, real_resample = env.step, command._resample_command
 
     def step(actions):
         result = real_step(actions)
-        acc["steps"] += 1
-        acc["rewards"] += env.reward_manager._step_reward.double().mean(0)
-        acc["errors"] += torch.stack([command.metrics[e].double().mean() for e in ERRORS])
+        accumulate_step(acc, env.reward_manager._step_reward, command.metrics)
         acc["failed"] += env.termination_manager.terminated.double().sum()
         return result
 
@@ -147,20 +152,11 @@ def train_worker(args: argparse.Namespace) -> None:
                 if "/" in key:
                     collected.setdefault(key, []).append(torch.as_tensor(value, dtype=torch.float64).flatten())
         logged = {key: float(torch.cat(v).mean()) for key, v in collected.items() if sum(t.numel() for t in v)}
-        n = max(float(acc["steps"]), 1.0)
-        row = {"iteration": len(rows), "wall_s": time.time() - start,
-               "episode_length": sum(logger.lenbuffer) / len(logger.lenbuffer) if logger.lenbuffer else None,
-               "return": sum(logger.rewbuffer) / len(logger.rewbuffer) if logger.rewbuffer else None,
-               "failure_rate": float(acc["failed"] / acc["ended"]) if float(acc["ended"]) else None,
-               "segments_ended": float(acc["ended"])}
-        row.update({f"reward_{name}": float(v) / n for name, v in zip(reward_names, acc["rewards"], strict=True)})
-        row.update({f"step_{name}": float(v) / n for name, v in zip(ERRORS, acc["errors"], strict=True)})
-        row.update({f"end_{e}": logged.get(f"Metrics/motion/{e}") for e in ERRORS})
-        row.update({key.replace("Episode_Termination/", "termination_"): v for key, v in logged.items()
-                    if key.startswith("Episode_Termination/")})
-        rows.append({key: (_sig(v) if isinstance(v, float) else v) for key, v in row.items()})
-        for value in acc.values():
-            value.zero_()
+        rows.append(iteration_row(
+            acc, reward_names, logged, len(rows), time.time() - start,
+            sum(logger.lenbuffer) / len(logger.lenbuffer) if logger.lenbuffer else None,
+            sum(logger.rewbuffer) / len(logger.rewbuffer) if logger.rewbuffer else None,
+        ))
         return inner_log(*a, **k)
 
     logger.log = log_and_record

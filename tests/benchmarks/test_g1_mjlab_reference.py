@@ -130,3 +130,27 @@ def test_matched_change_compares_only_steps_where_both_still_track():
     change = ref.matched_change(trained, zero)
     assert change == {"steps": 2, "error_body_pos": pytest.approx(-0.5), "error_joint_pos": pytest.approx(0.0)}
     assert ref.matched_change(trained, {"tracked_fraction": 0.1}) is None
+
+
+def test_iteration_row_from_the_accumulators_hand_computed():
+    """Both G1 scripts record an iteration the same way (g1.py's helpers): per-step means of the reward terms and
+    errors, the failed share of ended segments, the logger's end-of-episode errors and termination shares; the
+    accumulators start over."""
+    import torch
+
+    from benchmarks.g1 import ERRORS, accumulate_step, iteration_row, new_accumulators
+
+    acc = new_accumulators(2)
+    for reward in ([[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]):  # 2 steps of 2 envs
+        accumulate_step(acc, torch.tensor(reward), {e: torch.tensor([0.5, 1.5]) for e in ERRORS})
+    acc["ended"] += 4
+    acc["failed"] += 1
+    logged = {"Episode_Termination/anchor_pos": 0.25, "Metrics/motion/error_body_pos": 0.3, "Train/other": 9.0}
+    row = iteration_row(acc, ["a", "b"], logged, 3, 1.5, 10.0, 2.0)
+    assert row["iteration"] == 3 and row["episode_length"] == 10.0 and row["return"] == 2.0
+    assert row["failure_rate"] == 0.25 and row["segments_ended"] == 4.0
+    assert (row["reward_a"], row["reward_b"]) == (4.0, 5.0)  # (2 + 6) / 2, (3 + 7) / 2
+    assert all(row[f"step_{e}"] == 1.0 for e in ERRORS)
+    assert row["end_error_body_pos"] == 0.3 and row["end_error_joint_pos"] is None
+    assert row["termination_anchor_pos"] == 0.25 and "Train/other" not in row
+    assert all(not value.any() for value in acc.values())

@@ -224,6 +224,28 @@ def _oracle_with_stamina(env: PointMassTrackingEnv):
     return act
 
 
+def _survival_from_push_leads(clips, env_cfg: dict, leads: tuple[float, ...]) -> dict[float, tuple]:
+    """Start a push-aware controller ``lead`` seconds before every push onset of ``clips`` (1 s pushes) and run it
+    to 0.5 s after the push: per lead, which starts never exceeded the failure threshold, and the env and last
+    observation."""
+    starts = [(m, b - 1.0) for m, c in enumerate(clips) for _, b in c.hard_segments]  # push onsets (1 s pushes)
+    out = {}
+    for lead in leads:
+        env = PointMassTrackingEnv(clips, cfg=PointMassTrackingEnvCfg(num_envs=len(starts), **env_cfg))
+        env.record_to_sampler = False
+        ids = torch.arange(len(starts))
+        frames = torch.tensor([int((push - lead) * clips[m].fps) for m, push in starts])
+        env.reset_to(ids, torch.tensor([m for m, _ in starts]), frames)
+        policy = _oracle_with_stamina(env)
+        alive = torch.ones(len(starts), dtype=torch.bool)
+        obs = env.get_observations()
+        for _ in range(int((lead + 1.5) / env.cfg.dt)):  # to 0.5 s after the push
+            obs, _, _, _ = env.step(policy(obs))
+            alive &= env.error <= env.cfg.failure_threshold
+        out[lead] = (alive, env, obs)
+    return out
+
+
 def test_approach_scenario_dooms_late_starts_only():
     """The approach scenario's premise, with a push of 0.85 (the scenario's 0.8 leaves more margin): with tired
     starts (reset_stamina), a controller that knows the hidden push survives every hard segment when it starts 4.5 s
@@ -231,24 +253,10 @@ def test_approach_scenario_dooms_late_starts_only():
     stamina); its stamina is observed."""
     clips = make_approach_library(0, push_ratio=0.85)
     env_cfg = dict(reset_stamina=0.3, stamina_use=0.02, init_noise=0.0)
-    starts = [(m, b - 1.0) for m, c in enumerate(clips) for _, b in c.hard_segments]  # push onsets (1 s pushes)
-    assert len(starts) == 5
-    survived = {}
-    for lead in (4.5, 1.0):
-        env = PointMassTrackingEnv(clips, cfg=PointMassTrackingEnvCfg(num_envs=len(starts), **env_cfg))
-        env.record_to_sampler = False
-        ids = torch.arange(len(starts))
-        motion_ids = torch.tensor([m for m, _ in starts])
-        frames = torch.tensor([int((push - lead) * clips[m].fps) for m, push in starts])
-        env.reset_to(ids, motion_ids, frames)
-        env.stamina[:] = env_cfg["reset_stamina"]
-        policy = _oracle_with_stamina(env)
-        alive = torch.ones(len(starts), dtype=torch.bool)
-        obs = env.get_observations()
-        for _ in range(int((lead + 1.5) / env.cfg.dt)):  # to 0.5 s after the push
-            obs, _, _, _ = env.step(policy(obs))
-            alive &= env.error <= env.cfg.failure_threshold
-        survived[lead] = alive
+    runs = _survival_from_push_leads(clips, env_cfg, (4.5, 1.0))
+    survived = {lead: alive for lead, (alive, _, _) in runs.items()}
+    assert len(survived[4.5]) == 5
+    for _, env, obs in runs.values():
         assert obs["policy"][:, -1].sub(env.stamina).abs().max() < 1e-6  # the stamina is the last observation
     assert bool(survived[4.5].all())
     assert int(survived[1.0].sum()) <= 1  # the least demanding segment survives a late start
@@ -368,21 +376,7 @@ def test_hidden_approach_dooms_the_starts_the_kernel_adds_and_not_frame_0():
     and tracks every clip from frame 0."""
     clips = make_approach_library(0)
     env_cfg = dict(reset_stamina=0.3, stamina_use=0.02, stamina_tau_s=3.0, observe_stamina=False, init_noise=0.0)
-    starts = [(m, b - 1.0) for m, c in enumerate(clips) for _, b in c.hard_segments]  # push onsets (1 s pushes)
-    survived = {}
-    for lead in (6.0, 2.0):
-        env = PointMassTrackingEnv(clips, cfg=PointMassTrackingEnvCfg(num_envs=len(starts), **env_cfg))
-        env.record_to_sampler = False
-        ids = torch.arange(len(starts))
-        frames = torch.tensor([int((push - lead) * clips[m].fps) for m, push in starts])
-        env.reset_to(ids, torch.tensor([m for m, _ in starts]), frames)
-        policy = _oracle_with_stamina(env)
-        alive = torch.ones(len(starts), dtype=torch.bool)
-        obs = env.get_observations()
-        for _ in range(int((lead + 1.5) / env.cfg.dt)):  # to 0.5 s after the push
-            obs, _, _, _ = env.step(policy(obs))
-            alive &= env.error <= env.cfg.failure_threshold
-        survived[lead] = alive
+    survived = {lead: alive for lead, (alive, _, _) in _survival_from_push_leads(clips, env_cfg, (6.0, 2.0)).items()}
     assert bool(survived[6.0].all())
     assert int(survived[2.0].sum()) <= 1
     holder: dict[str, PointMassTrackingEnv] = {}
