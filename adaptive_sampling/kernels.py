@@ -106,9 +106,9 @@ def start_distribution(
         p_fail = cap_motion_share(
             torch.lerp(p_fail, prior, no_score), slots.slot_motion, num_motions, cfg.max_motion_share
         )
-        weight = p_fail.new_tensor(cfg.uniform_ratio)
+        weight = _constant(cfg.uniform_ratio, p_fail)
     else:  # the fallback folded into the mixture: one pass fewer
-        weight = torch.lerp(p_fail.new_tensor(cfg.uniform_ratio), p_fail.new_tensor(1.0), no_score)
+        weight = torch.lerp(_constant(cfg.uniform_ratio, p_fail), _constant(1.0, p_fail), no_score)
     return torch.lerp(p_fail, prior, weight, out=out)
 
 
@@ -291,9 +291,9 @@ def cap_motion_share(probs: torch.Tensor, bin_motion: torch.Tensor, num_motions:
     scale = (1.0 - k * max_share) / rest.clamp_min(tiny)
     valid = sorted_mass * scale <= max_share * (1 + 1e-6)
     # first valid k; if none is valid every motion is capped
-    first = torch.where(valid.any(), valid.to(torch.int64).argmax(), torch.tensor(num_motions, device=probs.device))
+    first = torch.where(valid.any(), valid.to(torch.int64).argmax(), _constant(num_motions, valid, torch.int64))
     capped_sorted = k < first
-    scale_k = scale[first.clamp_max(num_motions - 1)]
+    scale_k = scale.gather(0, first.clamp_max(num_motions - 1).reshape(1))  # not scale[first]: a 0-dim index syncs
     factor_sorted = torch.where(capped_sorted, max_share / sorted_mass.clamp_min(tiny), scale_k)
     # a factor only meets zero-mass bins when it is huge: keep it finite in probs' dtype (0 * inf would be NaN)
     factor = torch.empty_like(factor_sorted).scatter_(0, order, factor_sorted)
@@ -309,6 +309,15 @@ def draw_bins(cdf: torch.Tensor, low: torch.Tensor, high: torch.Tensor, uniforms
     """
     u = low + uniforms * (high - low)
     return torch.searchsorted(cdf, u, right=True)
+
+
+def _constant(value: float, like: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A 0-dim tensor holding ``value`` on ``like``'s device, filled there.
+
+    ``torch.tensor`` / ``new_tensor`` copy from the host: a synchronising copy on a GPU (an error under
+    ``torch.cuda.set_sync_debug_mode("error")``).
+    """
+    return torch.full((), value, dtype=dtype or like.dtype, device=like.device)
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:

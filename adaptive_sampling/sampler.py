@@ -530,15 +530,10 @@ class AdaptiveSampler:
             )
 
         # stage every new value before touching the sampler
-        gen = torch.Generator(device=self.device)
-        try:
-            gen.set_state(saved["generator_state"])
-        except (RuntimeError, ValueError) as err:
-            raise ValueError(
-                f"state_dict['generator_state'] does not fit a generator on {self.device}: {err}"
-            ) from None
+        gen, reseeded = state_format.restored_generator(saved["generator_state"], self.device)
         dev = self.device
         staged, report = state_format.staged_statistics(saved, self.layout, exact, same_grid, dev)
+        report.generator_reseeded = reseeded
         new_probs = staged.pop("probabilities", None)
         # stall clocks of a state saved before they existed (or of motions it did not keep): at their start
         stall_reference = staged.pop("stall_reference", None)

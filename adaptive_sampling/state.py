@@ -15,7 +15,9 @@ version change, see :data:`STALL_KEYS`): ``stall_reference`` and ``stall_steps``
 
 from __future__ import annotations
 
+import hashlib
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,11 +59,52 @@ class LoadReport:
     """Motions of this library that the state did not have (or had with other frames/fps): they start from priors."""
     dropped: list[str] = field(default_factory=list)
     """Motions of the state that this library does not have (or has changed): their statistics were discarded."""
+    generator_reseeded: bool = False
+    """The generator state was saved on another kind of device (CPU <-> CUDA), whose random stream this device cannot
+    continue: the generator was seeded from it instead (deterministically), so the next draws differ from the saved
+    run's while statistics and distribution are restored."""
 
     @property
     def exact(self) -> bool:
-        """True when the whole state was restored as saved."""
-        return not self.added and not self.dropped
+        """True when the whole state was restored as saved (every motion, and the generator's stream)."""
+        return not self.added and not self.dropped and not self.generator_reseeded
+
+
+def generator_state_sizes() -> dict[str, int]:
+    """Bytes of ``torch.Generator.get_state()`` per device type.
+
+    The CPU's Mersenne twister, and CUDA's Philox (seed and offset, 16 bytes; measured where a GPU is present).
+    """
+    sizes = {"cpu": torch.Generator().get_state().numel(), "cuda": 16}
+    if torch.cuda.is_available():
+        sizes["cuda"] = torch.Generator(device="cuda").get_state().numel()
+    return sizes
+
+
+def restored_generator(saved: torch.Tensor, device: torch.device) -> tuple[torch.Generator, bool]:
+    """A generator on ``device`` in the saved state, and whether it had to be reseeded instead.
+
+    A state saved on another kind of device (by its size) cannot continue here: the generator is seeded from a hash of
+    it, with a warning. Any other state that does not fit raises ``ValueError``.
+    """
+    gen = torch.Generator(device=device)
+    try:
+        gen.set_state(saved)
+        return gen, False
+    except (RuntimeError, ValueError) as err:
+        sizes = generator_state_sizes()
+        other = [kind for kind, size in sizes.items() if kind != device.type and size == saved.numel()]
+        if not other:
+            raise ValueError(f"state_dict['generator_state'] does not fit a generator on {device}: {err}") from None
+    seed = int.from_bytes(hashlib.sha256(bytes(saved.cpu().tolist())).digest()[:8], "little") >> 1
+    gen.manual_seed(seed)
+    warnings.warn(
+        f"state_dict['generator_state'] was saved on {other[0]}, whose random stream a generator on {device} cannot "
+        "continue: reseeded from it (statistics and distribution restored as saved; the next draws differ from the "
+        "saved run's)",
+        stacklevel=3,
+    )
+    return gen, True
 
 
 def upgrade_state(state: dict[str, Any]) -> dict[str, Any]:

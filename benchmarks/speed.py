@@ -483,6 +483,44 @@ def timed_calls(
     }
 
 
+class GraphedCalls:
+    """A captured CUDA graph and what it reads and writes: the sampler and the static inputs live as long as it."""
+
+    def __init__(self, graph: Any, sampler: Any, static: list[torch.Tensor]) -> None:
+        self.graph, self.sampler, self.static = graph, sampler, static
+
+    def __call__(self) -> None:
+        self.graph.replay()
+
+
+def graphed_record_sample(setup: ScaleSetup, sm: Any, device: torch.device, warm_steps: int) -> GraphedCalls:
+    """CUDA only: ``record`` + ``sample`` captured once in a CUDA graph, the replay to time (README, "CUDA graphs").
+
+    The sampler is the "no checks" one with rebuilds off (``validate_args=False``, as a graph needs); its generator is
+    registered with the graph; the record's number of segments and the number of draws are those of the scale. A
+    replay plus ``step_no_rebuild`` plus ``rebuild / rebuild_every`` is the graphed amortised step.
+    """
+    s = setup.sampler(sm, bench_cfg(sm, rebuild_every=2**31 - 1, validate_args=False), device)
+    feed([s], setup.events, warm_steps)
+    ev = setup.events[0]
+    static = [t.clone() for t in (ev.motion_ids, ev.start_frames, ev.end_frames, ev.failed)]
+    n = setup.scale.resets
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):  # warm-up on a side stream, as torch.cuda.graph asks
+        for _ in range(3):
+            s.record(*static)
+            s.sample(n)
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    graph.register_generator_state(s.generator)
+    with torch.cuda.graph(graph):
+        s.record(*static)
+        s.sample(n)
+    # a graph replays raw addresses: if the sampler or the inputs were freed, it would read whatever reused them
+    return GraphedCalls(graph, s, static)
+
+
 def scale_result(
     setup: ScaleSetup, num_bins: int, timings: dict[str, dict], rebuild_every: int, default_every: int, check: dict
 ) -> dict[str, Any]:
@@ -499,8 +537,11 @@ def scale_result(
         + t["step_no_rebuild"]
         + t["rebuild_default_cfg"] / default_every
     )
+    graphed = {}
+    if "graph_record_sample" in t:
+        graphed["amortised_step_graph"] = t["graph_record_sample"] + t["step_no_rebuild"] + t["rebuild"] / rebuild_every
     scale = setup.scale
-    return {
+    result = {
         "scale": scale.name,
         "num_motions": scale.num_motions,
         "num_bins": num_bins,
@@ -512,6 +553,7 @@ def scale_result(
             "amortised_step": amortised,
             "amortised_step_no_validate": amortised_nv,
             "amortised_step_default_cfg": amortised_default,
+            **graphed,
         },
         "rounds_s": {k: v["rounds_s"] for k, v in timings.items()},
         "ratios": {
@@ -530,6 +572,11 @@ def scale_result(
         },
         "correctness": check,
     }
+    if graphed:
+        result["ratios"]["step_graph_over_bm_step"] = graphed["amortised_step_graph"] / t["bm_step"]
+        result["ratios"]["loop_over_step_graph"] = t["loop_step"] / graphed["amortised_step_graph"]
+        result["ratios"]["step_no_validate_over_step_graph"] = amortised_nv / graphed["amortised_step_graph"]
+    return result
 
 
 def draws_identical(sampler: Any, n: int, rounds: int = 4) -> dict[str, Any]:
@@ -604,12 +651,21 @@ def run_scale(
         f"max rel |dp| vs loop {check['max_rel_diff']:.2e}"
     )
     fns = timed_calls(setup, sm, sampler, loop, device, args.warm_steps)
+    graph_error = None
+    if device.type == "cuda" and not args.no_cuda_graph:
+        try:
+            fns["graph_record_sample"] = graphed_record_sample(setup, sm, device, args.warm_steps)
+        except Exception as err:  # reported, not fatal: the eager figures stand without it
+            graph_error = f"{type(err).__name__}: {err}"
+            log(f"  {scale.name}: CUDA graph capture failed: {graph_error}")
     t0 = time.perf_counter()
     timings = measure(fns, min_run_time=args.min_run_time, repeats=args.repeats, threads=args.threads)
     log(f"  {scale.name}: timed in {time.perf_counter() - t0:.1f} s")
     result = scale_result(
         setup, num_bins, timings, sampler.cfg.rebuild_every, sm.AdaptiveSamplerCfg(seed=0).rebuild_every, check
     )
+    if graph_error is not None:
+        result["graph_error"] = graph_error
     result["state"] = state_bytes_per_bin(sampler)
     result["draws_vs_plain_cdf"] = draws_identical(sampler, scale.resets)
     if scale.name == "S1":
@@ -757,7 +813,9 @@ LEGEND = (
     "plain sample/sample = speed-up of "
     "sample over the library's earlier draw (float64 prefix sum over all slots + searchsorted), '=' when the draws "
     "are identical; state B/bin = bytes of every tensor the sampler holds, per bin; "
-    "max rel|dp| = largest relative difference between the library's and the loop's probabilities"
+    "max rel|dp| = largest relative difference between the library's and the loop's probabilities; on CUDA, "
+    "'step, graph' = record + sample replayed from one captured CUDA graph + step() + rebuild / rebuild_every "
+    "(validate_args=False), graph/bm = it over bm_step"
 )
 
 
@@ -783,6 +841,9 @@ def print_table(results: list[dict[str, Any]]) -> str:
         "state B/bin",
         "max rel|dp|",
     ]
+    graph = any("amortised_step_graph" in r["times_s"] for r in results)
+    if graph:
+        cols[8:8] = ["step, graph", "graph/bm"]
     rows = []
     for r in results:
         t, q = r["times_s"], r["ratios"]
@@ -810,6 +871,11 @@ def print_table(results: list[dict[str, Any]]) -> str:
                 f"{r['correctness']['max_rel_diff']:.1e}" + (" ok" if r["correctness"]["ok"] else " FAIL"),
             ]
         )
+        if graph:
+            g = t.get("amortised_step_graph")
+            rows[-1][8:8] = (
+                [format_time(g), format_ratio(q["step_graph_over_bm_step"])] if g is not None else ["failed", "-"]
+            )
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(cols)]
     lines = [
         "| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |",
@@ -846,6 +912,12 @@ def targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             add(f"{s} eager floor (EagerFloor) vs one warm bandwidth pass (reported)", v, "-", None)
             v = by[s]["ratios"]["rebuild_over_eager_floor"]
             add(f"{s} rebuild vs the eager floor (reported)", v, "-", None)
+    for r in results:
+        if "step_graph_over_bm_step" in r["ratios"]:
+            v = r["ratios"]["step_graph_over_bm_step"]
+            add(f"{r['scale']} amortised step with record + sample in a CUDA graph vs bm_step (reported)", v, "-", None)
+        elif "graph_error" in r:
+            add(f"{r['scale']} record + sample captured in a CUDA graph", None, "captures", False)
     if "S1" in by:
         v = by["S1"]["ratios"]["step_over_bm_step"]
         add("S1 amortised step vs bm_step (validate_args=True)", v, "<= 1.0x", v <= 1.0)
@@ -889,6 +961,9 @@ def main(argv: list[str] | None = None) -> int:
         "--min-run-time", type=float, default=None, help="seconds per blocked_autorange (default 0.5, quick 0.05)"
     )
     parser.add_argument("--scales", default="S1,S2,S3,S4", help="comma-separated subset of S1,S2,S3,S4")
+    parser.add_argument(
+        "--no-cuda-graph", action="store_true", help="on CUDA, skip the 'step, graph' column (record + sample replayed)"
+    )
     parser.add_argument(
         "--out",
         type=Path,

@@ -1,6 +1,8 @@
 """The hot path is ready for CUDA graphs: with ``validate_args=False``, ``record``, ``sample`` and ``step`` (rebuilds
-included) read nothing back from the device and, for a fixed number of segments and draws, make tensors of the same
-shapes every step. Checked on the CPU by watching every torch call under a ``TorchFunctionMode``."""
+included) read nothing back from the device, copy nothing from the host and, for a fixed number of segments and draws,
+make tensors of the same shapes every step. Checked on the CPU by watching every torch call under a
+``TorchFunctionMode``; ``test_core_cuda.py`` checks the same on a GPU with ``torch.cuda.set_sync_debug_mode("error")``
+(it found the host copies and the 0-dim index this watch now looks for too)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,10 @@ SYNCING = {
     torch.masked_select,
     torch.unique,
     torch.Tensor.unique,
+    # host data copied to the device: on a GPU a synchronising copy (found by tests/core/test_core_cuda.py)
+    torch.tensor,
+    torch.as_tensor,
+    torch.Tensor.new_tensor,
 }
 
 
@@ -52,6 +58,8 @@ class SyncWatch(TorchFunctionMode):
             index = args[1] if isinstance(args[1], tuple) else (args[1],)
             if any(isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in index):
                 self.syncs.append(f"{name}(bool mask)")
+            if any(isinstance(i, torch.Tensor) and i.dim() == 0 and not i.is_floating_point() for i in index):
+                self.syncs.append(f"{name}(0-dim index: read back as a Python int)")
         out = func(*args, **kwargs)
         for t in out if isinstance(out, (tuple, list)) else (out,):
             if isinstance(t, torch.Tensor):

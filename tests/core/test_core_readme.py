@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 
 import pytest
+import torch
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
@@ -48,6 +49,8 @@ def test_readme_python_block_runs(heading, line, code, capsys):
     its start, or forgets to reset the frames of the envs it restarted."""
     if heading in SKIPPED:
         pytest.skip(SKIPPED[heading])
+    if 'device="cuda"' in code and not torch.cuda.is_available():
+        pytest.skip("a CUDA block: runs where torch sees a GPU (scripts/gpu_check.sh)")
     exec(compile(code, f"README.md:{line}", "exec"), {"__name__": "__readme__"})  # noqa: S102
     if "print(" in code:
         assert capsys.readouterr().out.strip(), "the block prints nothing"

@@ -125,6 +125,31 @@ def test_save_load_through_bytes_continues_identically(statistic):
     assert state_equal(a.state_dict(), b.state_dict(), ignore=("config",))  # the configs differ in the seed
 
 
+def test_state_saved_on_another_kind_of_device_loads_with_a_reseeded_generator():
+    """A checkpoint written on a GPU (CUDA's 16-byte Philox generator state) loads into a CPU sampler: statistics
+    and distribution as saved, the generator seeded from the saved state (deterministically, with a warning and
+    ``LoadReport.generator_reseeded``), since a Mersenne twister cannot continue a Philox stream. A generator state of
+    no device's size still raises."""
+    a = history(AdaptiveSampler(AdaptiveSamplerCfg(seed=3), [120, 90], 50.0))
+    state = a.state_dict()
+    state["generator_state"] = torch.arange(16, dtype=torch.uint8)  # the size of a CUDA generator's state
+    draws = []
+    for _ in range(2):
+        b = AdaptiveSampler(AdaptiveSamplerCfg(seed=5), [120, 90], 50.0)
+        with pytest.warns(UserWarning, match=r"generator_state'\] was saved on cuda.*reseeded"):
+            report = b.load_state_dict(state)
+        assert report.generator_reseeded and not report.exact and report.kept == a.layout.motion_names
+        assert torch.equal(b.probabilities, a.probabilities)
+        assert state_equal(b.state_dict(), a.state_dict(), ignore=("generator_state", "config"))
+        draws.append(b.sample(256))
+    assert torch.equal(draws[0][0], draws[1][0]) and torch.equal(draws[0][1], draws[1][1])
+    assert not torch.equal(draws[0][0], AdaptiveSampler(AdaptiveSamplerCfg(seed=5), [120, 90], 50.0).sample(256)[0])
+    assert a.load_state_dict(a.state_dict()).generator_reseeded is False
+    state["generator_state"] = torch.zeros(17, dtype=torch.uint8)
+    with pytest.raises(ValueError, match=r"state_dict\['generator_state'\] does not fit a generator on cpu"):
+        b.load_state_dict(state)
+
+
 def test_own_state_always_reloads_after_differently_weighted_visits():
     """A sampler's own state_dict loads back, also after visits of the same bins recorded at different steps
     (lazy weights 1/0.95 and 1/0.95^3 with ema_alpha = 0.05): library [100, 50] frames at 50 fps."""
