@@ -430,7 +430,9 @@ class AdaptiveSamplingRunner(OnPolicyRunner):
             trial = copy.deepcopy(self.sampler)
         except Exception:  # a sampler that cannot be copied is checked by its own load (it checks before changing)
             return
-        _load_sampler_state(trial, state, path, remap)
+        with warnings.catch_warnings():  # the real load warns (e.g. a generator reseeded across devices), once
+            warnings.simplefilter("ignore")
+            _load_sampler_state(trial, state, path, remap)
 
 
 def default_image_interval(num_learning_iterations: int) -> int:

@@ -20,6 +20,7 @@ from _rsl_rl_helpers import make_env, small_train_cfg  # noqa: E402
 from adaptive_sampling_rsl_rl import AdaptiveSamplingRunner  # noqa: E402
 from adaptive_sampling_rsl_rl import runner as runner_module  # noqa: E402
 from adaptive_sampling_rsl_rl.runner import (  # noqa: E402
+    SAMPLER_KEY,
     STALE_TEMP_AGE_S,
     TEMP_PREFIX,
     _atomic_torch_save,
@@ -94,6 +95,25 @@ def test_sampler_that_fails_to_load_leaves_the_models_untouched(tmp_path):
     assert_same(env.adaptive_sampler.state_dict(), sampler_before)
     assert_same(model_states(other), models_before)
     assert other.current_learning_iteration == 0
+
+
+def test_checkpoint_from_a_gpu_resumes_on_the_cpu_with_one_warning(tmp_path):
+    """A checkpoint whose sampler state was saved on a GPU (CUDA's 16-byte generator state) resumes on the CPU: the
+    sampler's distribution as saved, its generator reseeded, and one warning (the runner's trial load is quiet)."""
+    runner = AdaptiveSamplingRunner(make_env(sampler_seed=0), small_train_cfg(), log_dir=str(tmp_path / "a"))
+    runner.learn(2)
+    path = tmp_path / "ckpt.pt"
+    runner.save(str(path))
+    checkpoint = torch.load(path, weights_only=False)
+    checkpoint[SAMPLER_KEY]["generator_state"] = torch.arange(16, dtype=torch.uint8)
+    torch.save(checkpoint, path)
+    env = make_env(sampler_seed=7)
+    other = AdaptiveSamplingRunner(env, small_train_cfg(), log_dir=str(tmp_path / "b"))
+    with pytest.warns(UserWarning, match="saved on cuda") as caught:
+        other.load(str(path))
+    assert sum("saved on cuda" in str(w.message) for w in caught) == 1
+    assert torch.equal(env.adaptive_sampler.probabilities, runner.sampler.probabilities)
+    assert env.adaptive_sampler.clock == runner.sampler.clock
 
 
 def test_checkpoint_mode_follows_the_umask(tmp_path):
