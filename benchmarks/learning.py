@@ -87,6 +87,12 @@ PEERS = ("uniform", "beyondmimic", "paper", "plr", "motion_failure")
 """The arms the default must match or beat (``oracle`` is a diagnostic bound, not a method)."""
 SCENARIOS = {
     "short_clips": {"library": "make_motion_library", "iterations": 160, "eval_every": 20, "tag": "learning"},
+    "short_clips_long": {
+        "library": "make_motion_library",
+        "iterations": 640,
+        "eval_every": 20,
+        "tag": "learning_short_clips_long",
+    },
     "rare_hard": {
         "library": "make_rare_hard_library",
         "iterations": 160,
