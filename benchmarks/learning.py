@@ -556,6 +556,10 @@ COLORS = {
     "motion_failure": "#8c564b",
     "default_duration": "#17becf",
     "stall_1000": "#e377c2",
+    "k1": "#bcbd22",
+    "k5": "#1a55a0",
+    "floor_0.2": "#7f7f7f",
+    "ema_0.003": "#aa3377",
 }
 
 
