@@ -33,8 +33,7 @@ FRAMES = {
 
 
 def make_cfg(name: str, **kwargs) -> AdaptiveSamplerCfg:
-    if name == "cap" and "frames" in kwargs:
-        kwargs.pop("frames")
+    """The named configuration of :data:`CONFIGS` with ``kwargs`` on top."""
     return AdaptiveSamplerCfg(**{**CONFIGS[name], **kwargs})
 
 
