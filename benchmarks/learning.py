@@ -13,6 +13,8 @@ Scenarios (``--scenario``):
   (up to 2 s before it) is doomed even for a controller that knows the push and its stamina, and the policy cannot
   tell such starts from rested arrivals (calibrated to reproduce the stuck mode:
   ``benchmarks/results/learning_hidden_approach_calibration.json``).
+- ``short_clips_long``: ``short_clips`` at 4x its budget (640 iterations, 3.9M env steps), where uniform starts solve
+  every clip, so that a seed stuck where uniform succeeds (the stuck mode) can show.
 
 Arms: ``uniform`` (AdaptiveSamplerCfg.uniform()), the ``beyondmimic`` and ``paper`` presets, the library
 ``default`` and ``default_duration`` (the default with ``prior="duration"``), two peers written from their papers
@@ -25,7 +27,8 @@ fails or reaches the clip's end.
 
 For the stuck mode (issue 13 item 5): ``default_0_2``, the default before the stall clocks spelled out (runs of the
 default recorded with that configuration are labelled so once the default changes), and the stall candidates
-(``CANDIDATES``: ``AdaptiveSamplerCfg(stall_patience=...)``), measured on ``approach``.
+(``CANDIDATES``: ``AdaptiveSamplerCfg(stall_patience=...)``), measured on ``approach``. For the default's knobs
+(issue 13 item 6): ``KNOBS``, the default with one field changed (kernel size 1 or 5, floor 0.2, EMA 0.003).
 
 Reported per scenario and arm: final success (all clips, hard clips), success AUC, env steps to uniform's mean final
 success (runs that never get there are censored one evaluation after the budget, which favours the arm that fails),
